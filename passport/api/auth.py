@@ -1,0 +1,32 @@
+"""Who is calling: the organisation behind a bearer token, or nobody."""
+
+from __future__ import annotations
+
+from flask import g, request
+
+from passport import db
+from passport.core.errors import Unauthenticated
+from passport.services.tokens import Caller, authenticate
+
+
+def optional_caller() -> Caller | None:
+    """Return the caller if a bearer token was sent; a bad token is refused, not ignored."""
+    if "caller" not in g:
+        header = request.headers.get("Authorization")
+        if header is None:
+            g.caller = None
+        else:
+            scheme, _, token = header.partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                raise Unauthenticated("use 'Authorization: Bearer <token>'")
+            g.caller = authenticate(db.session(), token.strip())
+    caller: Caller | None = g.caller
+    return caller
+
+
+def required_caller() -> Caller:
+    """Return the caller or raise Unauthenticated."""
+    caller = optional_caller()
+    if caller is None:
+        raise Unauthenticated("this endpoint needs 'Authorization: Bearer <token>'")
+    return caller

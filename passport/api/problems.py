@@ -1,0 +1,135 @@
+"""RFC 9457 problem details: the one error shape of every HTTP response."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import marshmallow as ma
+from flask import Response, current_app, json
+from werkzeug.exceptions import HTTPException
+
+from passport.core import errors as domain
+from passport.services.passports import BulkRejected
+
+MEDIA_TYPE = "application/problem+json"
+log = logging.getLogger(__name__)
+
+# One place maps domain errors to statuses; anything not listed is a 400.
+STATUS = {
+    domain.InvalidInput: 422,
+    domain.NotFound: 404,
+    domain.Unauthenticated: 401,
+    domain.Forbidden: 403,
+    domain.Conflict: 409,
+    domain.InvalidKey: 422,
+    domain.SignatureInvalid: 422,
+    domain.LedgerInconsistent: 503,
+}
+
+
+class RowErrorSchema(ma.Schema):
+    """Errors of one row of a bulk request."""
+
+    row = ma.fields.Integer(metadata={"description": "1-based row number (CSV: data row)"})
+    errors = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.List(ma.fields.String()))
+
+
+class ProblemSchema(ma.Schema):
+    """An RFC 9457 problem detail (documentation only; responses are built by `problem`)."""
+
+    type = ma.fields.String(metadata={"description": "stable URI naming the kind of problem"})
+    title = ma.fields.String()
+    status = ma.fields.Integer()
+    detail = ma.fields.String()
+    errors = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.List(ma.fields.String()),
+        metadata={"description": "field path → messages"},
+    )
+    rows = ma.fields.List(ma.fields.Nested(RowErrorSchema))
+
+
+def problem(
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    *,
+    errors: Mapping[str, Any] | None = None,
+    extra: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """Build a problem+json response."""
+    body: dict[str, Any] = {
+        "type": f"{current_app.config['DPP_BASE_URL']}/problems/{code}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    if errors:
+        body["errors"] = dict(errors)
+    body.update(extra or {})
+    response = Response(json.dumps(body), status=status, mimetype=MEDIA_TYPE)
+    response.headers.update(headers or {})
+    return response
+
+
+def from_domain(error: domain.PassportError) -> Response:
+    """Translate a domain error."""
+    status = next((s for cls, s in STATUS.items() if isinstance(error, cls)), 400)
+    extra: dict[str, Any] = {}
+    if isinstance(error, BulkRejected):
+        extra["rows"] = [{"row": n, "errors": e} for n, e in error.rows.items()]
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return problem(
+        status,
+        error.code,
+        error.title,
+        error.detail,
+        errors=error.errors,
+        extra=extra,
+        headers=headers,
+    )
+
+
+def _flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:
+    """Turn webargs/marshmallow nested messages into `path: [messages]`."""
+    if isinstance(messages, Mapping):
+        out: dict[str, list[str]] = {}
+        for key, value in messages.items():
+            path = f"{prefix}.{key}" if prefix else str(key)
+            out.update(_flatten(value, path))
+        return out
+    if isinstance(messages, list) and all(isinstance(m, str) for m in messages):
+        return {prefix or "body": list(messages)}
+    return {prefix or "body": [str(messages)]}
+
+
+def from_http(error: HTTPException) -> Response:
+    """Translate a werkzeug/webargs HTTP error (404 route, 405, 413, 422 from parsing)."""
+    status = error.code or 500
+    data = getattr(error, "data", None) or {}
+    messages = data.get("messages") or data.get("errors")
+    errors = {}
+    if messages:
+        # Request-body locations ("json", "form") add nothing a client can act on.
+        flat = _flatten(messages)
+        errors = {
+            k.removeprefix("json.").removeprefix("files.").removeprefix("form."): v
+            for k, v in flat.items()
+        }
+    code = "invalid-input" if status == 422 else (error.name or "error").lower().replace(" ", "-")
+    detail = data.get("message") or error.description or error.name
+    if status == 422 and not detail:
+        detail = "the request body is invalid"
+    return problem(status, code, error.name, str(detail), errors=errors)
+
+
+def from_unexpected(error: Exception) -> Response:
+    """Log an unexpected error and answer 500 without any internals."""
+    log.exception("unhandled error", exc_info=error)
+    return problem(
+        500, "internal-error", "Internal error", "an unexpected error occurred; it was logged"
+    )

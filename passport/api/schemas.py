@@ -1,0 +1,76 @@
+"""Marshmallow schemas of the public contract: envelopes; product data follows the JSON Schemas."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import validate
+
+from passport.core.gs1 import Granularity
+
+CATEGORIES = ("textile", "mattress")
+
+
+class ProductField(ma.fields.Dict):
+    """Product data, checked against `schemas/{category}.schema.json` by the service."""
+
+
+class PassportIn(ma.Schema):
+    """A passport to issue."""
+
+    category = ma.fields.String(required=True, validate=validate.OneOf(CATEGORIES))
+    granularity = ma.fields.String(
+        required=True, validate=validate.OneOf([g.value for g in Granularity])
+    )
+    gtin = ma.fields.String(
+        required=True, metadata={"description": "GTIN-8/12/13/14; stored as GTIN-14"}
+    )
+    variant = ma.fields.String(metadata={"description": "GS1 AI 22, consumer product variant"})
+    lot = ma.fields.String(metadata={"description": "GS1 AI 10; required for batch passports"})
+    serial = ma.fields.String(
+        metadata={"description": "GS1 AI 21; generated (65 random bits) when an item has none"}
+    )
+    product = ProductField(
+        required=True,
+        metadata={
+            "description": "Product data per schemas/{category}.schema.json; each field carries "
+            "its access tier (x-access-tier)."
+        },
+    )
+
+
+class CorrectionIn(ma.Schema):
+    """A corrected product data set; it becomes a new version."""
+
+    product = ProductField(required=True)
+
+
+class PassportOut(ma.Schema):
+    """A passport version with the credentials the caller may read."""
+
+    id = ma.fields.String(metadata={"description": "Digital Link path, e.g. 01/…/21/…"})
+    uri = ma.fields.String(metadata={"description": "the full Digital Link URI"})
+    category = ma.fields.String()
+    granularity = ma.fields.String()
+    version = ma.fields.Integer()
+    sequence = ma.fields.Integer()
+    credential = ma.fields.Dict(metadata={"description": "the signed public credential"})
+    restricted = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.Dict(),
+        metadata={"description": "signed restricted credentials by tier, as the role allows"},
+    )
+
+
+class BulkItemOut(ma.Schema):
+    """One issued passport of a bulk request."""
+
+    id = ma.fields.String()
+    uri = ma.fields.String()
+    version = ma.fields.Integer()
+
+
+class BulkOut(ma.Schema):
+    """The result of an all-or-nothing bulk issuance."""
+
+    count = ma.fields.Integer()
+    passports = ma.fields.List(ma.fields.Nested(BulkItemOut))

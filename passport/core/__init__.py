@@ -1,0 +1,1 @@
+"""Pure domain core: formats, signatures and rules, with no framework, clock or file access."""

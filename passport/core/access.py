@@ -1,0 +1,40 @@
+"""Roles, access tiers and which tiers each role may read."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    """What an organisation does in the value chain; decides what it may sign and read."""
+
+    MANUFACTURER = "manufacturer"
+    REPAIRER = "repairer"
+    REMANUFACTURER = "remanufacturer"
+    COLLECTOR = "collector"
+    RECYCLER = "recycler"
+    AUDITOR = "auditor"
+    ADMIN = "admin"
+
+
+class Tier(StrEnum):
+    """Access tier of a passport field, from open to most restricted."""
+
+    PUBLIC = "public"
+    LEGITIMATE_INTEREST = "legitimate_interest"
+    AUTHORITY = "authority"
+
+
+_LEGITIMATE = {Role.REPAIRER, Role.REMANUFACTURER, Role.COLLECTOR, Role.RECYCLER}
+
+
+def readable_tiers(roles: Iterable[Role]) -> frozenset[Tier]:
+    """Return the tiers a caller holding `roles` may read (anonymous callers pass no roles)."""
+    held = set(roles)
+    tiers = {Tier.PUBLIC}
+    if held & _LEGITIMATE:
+        tiers.add(Tier.LEGITIMATE_INTEREST)
+    if Role.AUDITOR in held:
+        tiers |= {Tier.LEGITIMATE_INTEREST, Tier.AUTHORITY}
+    return frozenset(tiers)

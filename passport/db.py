@@ -1,0 +1,81 @@
+"""Engine and per-request sessions; SQLite runs in WAL mode with foreign keys on."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from flask import Flask, current_app, g
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, create_engine
+
+_ENGINE_KEY = "passport.engine"
+
+
+def make_engine(url: str) -> Engine:
+    """Build an engine for `url`; postgresql:// URLs use psycopg 3."""
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        # pysqlite's own transaction handling defers BEGIN; issue it ourselves so that
+        # `BEGIN IMMEDIATE` can be requested where a writer must hold the lock up front.
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    # FULL makes each commit durable against power loss, not only a process crash.
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _sqlite_begin(connection: Any) -> None:
+    mode = connection.get_execution_options().get("sqlite_begin", "")
+    connection.exec_driver_sql(f"BEGIN {mode}".strip())
+
+
+def init_app(app: Flask) -> None:
+    """Create the engine for the app and close request sessions on teardown."""
+    app.extensions[_ENGINE_KEY] = make_engine(app.config["DATABASE_URL"])
+    app.teardown_appcontext(_close_session)
+
+
+def engine() -> Engine:
+    """Return the current app's engine."""
+    eng: Engine = current_app.extensions[_ENGINE_KEY]
+    return eng
+
+
+def session() -> Session:
+    """Return the request's session, opening it on first use."""
+    if "db_session" not in g:
+        g.db_session = Session(engine(), expire_on_commit=False)
+    sess: Session = g.db_session
+    return sess
+
+
+@contextmanager
+def transaction(sess: Session) -> Iterator[Session]:
+    """Run a unit of work: commit on success, roll back on any error."""
+    try:
+        yield sess
+        sess.commit()
+    except BaseException:
+        sess.rollback()
+        raise
+
+
+def _close_session(_exc: BaseException | None) -> None:
+    sess = g.pop("db_session", None)
+    if sess is not None:
+        sess.close()

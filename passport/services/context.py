@@ -1,0 +1,33 @@
+"""What the services need from the running app, gathered once in `create_app`."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from passport.core.product import ProductRules
+from passport.services.keystore import KeyStore
+
+SCHEMAS_DIR = Path(__file__).resolve().parents[2] / "schemas"
+CATEGORIES = ("textile", "mattress")
+
+
+def load_schemas(directory: Path = SCHEMAS_DIR) -> dict[str, dict[str, Any]]:
+    """Read the product JSON Schemas, one per category."""
+    return {
+        name: json.loads((directory / f"{name}.schema.json").read_text(encoding="utf-8"))
+        for name in CATEGORIES
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceContext:
+    """Keys, product rules and the public base URL, shared by every request of one app."""
+
+    keys: KeyStore
+    rules: ProductRules
+    schemas: dict[str, dict[str, Any]]
+    base_url: str
+    bulk_max_rows: int = 10_000

@@ -1,0 +1,45 @@
+"""Public documents: DID documents, the JSON-LD context, problem type pages."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, Response, current_app
+
+from passport import db
+from passport.core.did import did_document, did_web
+from passport.services.context import SCHEMAS_DIR
+from passport.services.orgs import get_organisation, published_keys
+
+bp = Blueprint("public", __name__)
+_CONTEXT_FILE = SCHEMAS_DIR / "contexts" / "dpp-v1.jsonld"
+
+
+def _json(body: Any, mimetype: str = "application/json") -> Response:
+    return Response(json.dumps(body, indent=2), mimetype=mimetype)
+
+
+@bp.get("/orgs/<slug>/did.json")
+def did_json(slug: str) -> Response:
+    """Serve the DID document of organisation `slug`, with every key it ever used."""
+    sess = db.session()
+    org = get_organisation(sess, slug)
+    did = did_web(current_app.config["DPP_BASE_URL"], org.slug)
+    response = _json(did_document(did, published_keys(sess, org.id)))
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@bp.get("/contexts/dpp/v1")
+def context() -> Response:
+    """Serve the JSON-LD context every credential names."""
+    response = Response(_read(_CONTEXT_FILE), mimetype="application/ld+json")
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
+def _read(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
