@@ -18,7 +18,9 @@ from passport import create_app, db, migrate
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "schemas" / "examples"
-PG_ADMIN_URL = os.environ.get("DPP_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+PG_ADMIN_URL = os.environ.get(
+    "DPP_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
@@ -29,7 +31,7 @@ def _postgres_reason() -> str | None:
         with engine.connect() as conn:
             conn.execute(text("select 1"))
         engine.dispose()
-    except Exception as exc:  # noqa: BLE001  (any failure to connect means "not available")
+    except Exception as exc:
         return f"PostgreSQL at {PG_ADMIN_URL} is unreachable: {exc.__class__.__name__}"
     return None
 

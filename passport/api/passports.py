@@ -19,7 +19,7 @@ from passport.services.context import ServiceContext
 blp = Blueprint(
     "passports", __name__, url_prefix="/api/v1", description="Digital product passports"
 )
-BEARER = [{"bearerAuth": []}]
+BEARER: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 
 
 def ctx() -> ServiceContext:

@@ -120,10 +120,16 @@ def from_http(error: HTTPException) -> Response:
             k.removeprefix("json.").removeprefix("files.").removeprefix("form."): v
             for k, v in flat.items()
         }
-    code = "invalid-input" if status == 422 else (error.name or "error").lower().replace(" ", "-")
+    if status == 422:
+        return problem(
+            422,
+            "invalid-input",
+            "Invalid input",
+            "the request is invalid; see errors",
+            errors=errors,
+        )
+    code = (error.name or "error").lower().replace(" ", "-")
     detail = data.get("message") or error.description or error.name
-    if status == 422 and not detail:
-        detail = "the request body is invalid"
     return problem(status, code, error.name, str(detail), errors=errors)
 
 

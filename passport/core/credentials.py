@@ -51,6 +51,8 @@ class SignedVersion:
 
     public: dict[str, Any]
     restricted: dict[Tier, dict[str, Any]]
+    public_jcs: bytes
+    restricted_jcs: dict[Tier, bytes]
 
 
 def contexts(base_url: str) -> list[str]:
@@ -84,6 +86,7 @@ def sign_version(
     if claim.previous_entry is not None:
         history["previousEntry"] = claim.previous_entry
     restricted: dict[Tier, dict[str, Any]] = {}
+    restricted_jcs: dict[Tier, bytes] = {}
     related: list[dict[str, str]] = []
     for tier in (Tier.LEGITIMATE_INTEREST, Tier.AUTHORITY):
         fields = claim.tiers.get(tier)
@@ -109,10 +112,11 @@ def sign_version(
             created=at,
         )
         restricted[tier] = signed
+        restricted_jcs[tier] = canonicalize(signed)
         related.append(
             {
                 "id": cred_id,
-                "digestSRI": digest_sri(canonicalize(signed)),
+                "digestSRI": digest_sri(restricted_jcs[tier]),
                 "mediaType": RESTRICTED_MEDIA_TYPE,
             }
         )
@@ -141,7 +145,12 @@ def sign_version(
         verification_method=signer.verification_method,
         created=at,
     )
-    return SignedVersion(public=signed_public, restricted=restricted)
+    return SignedVersion(
+        public=signed_public,
+        restricted=restricted,
+        public_jcs=canonicalize(signed_public),
+        restricted_jcs=restricted_jcs,
+    )
 
 
 def check_restricted(public: Mapping[str, Any], restricted: Mapping[str, Any]) -> None:
@@ -158,9 +167,13 @@ def check_restricted(public: Mapping[str, Any], restricted: Mapping[str, Any]) -
     raise SignatureInvalid(f"restricted credential {wanted} is not bound to the public one")
 
 
-def entry_bytes(kind: EntryKind, credential: Mapping[str, Any]) -> bytes:
-    """Return the ledger entry bytes: JCS of `{"v":1,"kind":…,"credential":…}`."""
-    return canonicalize({"v": 1, "kind": kind.value, "credential": credential})
+def entry_bytes(kind: EntryKind, credential: bytes) -> bytes:
+    """Return the ledger entry bytes: JCS of `{"v":1,"kind":…,"credential":…}`.
+
+    `credential` is the credential's JCS bytes; JCS orders the members credential, kind, v,
+    so the entry is assembled around those bytes instead of canonicalising them again.
+    """
+    return b'{"credential":' + credential + b',"kind":' + canonicalize(kind.value) + b',"v":1}'
 
 
 def leaf_hash(entry: bytes) -> bytes:

@@ -14,7 +14,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from passport.core.access import Role, Tier, readable_tiers
-from passport.core.canonical import canonicalize
 from passport.core.credentials import (
     SignedVersion,
     Signer,
@@ -161,7 +160,7 @@ def issue_passports(
     if errors:
         raise BulkRejected(errors)
     signer = _signer(sess, ctx, issuer)
-    views = []
+    views, signed_versions = [], []
     for done, item in enumerate(prepared, start=1):
         claim = VersionClaim(
             subject_id=item.link.uri(ctx.base_url),
@@ -178,9 +177,10 @@ def issue_passports(
         views.append(
             _view(item.link, ctx.base_url, item.category, version=1, sequence=1, signed=signed)
         )
+        signed_versions.append(signed)
         if progress is not None and done % 100 == 0:
             progress(100)
-    _store(sess, issuer, prepared, views, EntryKind.PASSPORT_ISSUED, at=at)
+    _store(sess, issuer, prepared, views, signed_versions, EntryKind.PASSPORT_ISSUED, at=at)
     if progress is not None:
         progress(len(prepared) % 100)
     return views
@@ -208,18 +208,18 @@ def _view(
 
 
 def _history_rows(
-    views: Sequence[PassportView], kind: EntryKind, at: datetime
+    views: Sequence[PassportView], signed: Sequence[SignedVersion], kind: EntryKind, at: datetime
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     entries, restricted = [], []
-    for view in views:
+    for view, version in zip(views, signed, strict=True):
         entries.append(
             {
                 "passport_id": view.id,
                 "sequence": view.sequence,
                 "kind": kind.value,
                 "version": view.version,
-                "credential": canonicalize(view.credential).decode(),
-                "entry_hash": leaf_hash(entry_bytes(kind, view.credential)).hex(),
+                "credential": version.public_jcs.decode(),
+                "entry_hash": leaf_hash(entry_bytes(kind, version.public_jcs)).hex(),
                 "created_at": at,
             }
         )
@@ -228,9 +228,9 @@ def _history_rows(
                 "passport_id": view.id,
                 "sequence": view.sequence,
                 "tier": tier.value,
-                "credential": canonicalize(cred).decode(),
+                "credential": jcs.decode(),
             }
-            for tier, cred in view.restricted.items()
+            for tier, jcs in version.restricted_jcs.items()
         ]
     return entries, restricted
 
@@ -240,6 +240,7 @@ def _store(
     issuer: Caller,
     prepared: Sequence[_Prepared],
     views: Sequence[PassportView],
+    signed: Sequence[SignedVersion],
     kind: EntryKind,
     *,
     at: datetime,
@@ -258,7 +259,7 @@ def _store(
         }
         for p in prepared
     ]
-    entries, restricted = _history_rows(views, kind, at)
+    entries, restricted = _history_rows(views, signed, kind, at)
     try:
         if passports:
             sess.execute(insert(PassportRow), passports)
@@ -378,7 +379,7 @@ def correct_passport(
         sequence=claim.sequence,
         signed=signed,
     )
-    entries, restricted = _history_rows([view], EntryKind.PASSPORT_CORRECTED, at)
+    entries, restricted = _history_rows([view], [signed], EntryKind.PASSPORT_CORRECTED, at)
     try:
         _insert_history(sess, entries, restricted)
         sess.commit()

@@ -8,7 +8,6 @@ Create Date: 2026-11-22 22:39:16.278923
 from __future__ import annotations
 
 import sqlalchemy as sa
-import sqlmodel
 from alembic import op
 
 revision = "fea4d7c912e9"
@@ -23,12 +22,12 @@ def upgrade() -> None:
     op.create_table(
         "organisation",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("slug", sqlmodel.sql.sqltypes.AutoString(length=63), nullable=False),
-        sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-        sa.Column("country", sqlmodel.sql.sqltypes.AutoString(length=2), nullable=False),
-        sa.Column("province", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
-        sa.Column("municipality", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
-        sa.Column("gln", sqlmodel.sql.sqltypes.AutoString(length=13), nullable=True),
+        sa.Column("slug", sa.String(length=63), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("country", sa.String(length=2), nullable=False),
+        sa.Column("province", sa.String(length=100), nullable=True),
+        sa.Column("municipality", sa.String(length=100), nullable=True),
+        sa.Column("gln", sa.String(length=13), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
@@ -39,8 +38,8 @@ def upgrade() -> None:
         "api_token",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("org_id", sa.Integer(), nullable=False),
-        sa.Column("token_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column("label", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("label", sa.String(length=100), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
@@ -57,7 +56,7 @@ def upgrade() -> None:
         "org_key",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("org_id", sa.Integer(), nullable=False),
-        sa.Column("key_id", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+        sa.Column("key_id", sa.String(length=40), nullable=False),
         sa.Column("public_key", sa.LargeBinary(length=32), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("retired_at", sa.DateTime(timezone=True), nullable=True),
@@ -74,7 +73,7 @@ def upgrade() -> None:
     op.create_table(
         "org_role",
         sa.Column("org_id", sa.Integer(), nullable=False),
-        sa.Column("role", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+        sa.Column("role", sa.String(length=20), nullable=False),
         sa.ForeignKeyConstraint(
             ["org_id"],
             ["organisation.id"],
@@ -83,13 +82,13 @@ def upgrade() -> None:
     )
     op.create_table(
         "passport",
-        sa.Column("id", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-        sa.Column("gtin", sqlmodel.sql.sqltypes.AutoString(length=14), nullable=False),
-        sa.Column("variant", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
-        sa.Column("lot", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
-        sa.Column("serial", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
-        sa.Column("granularity", sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
-        sa.Column("category", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+        sa.Column("id", sa.String(length=200), nullable=False),
+        sa.Column("gtin", sa.String(length=14), nullable=False),
+        sa.Column("variant", sa.String(length=20), nullable=True),
+        sa.Column("lot", sa.String(length=20), nullable=True),
+        sa.Column("serial", sa.String(length=20), nullable=True),
+        sa.Column("granularity", sa.String(length=10), nullable=False),
+        sa.Column("category", sa.String(length=20), nullable=False),
         sa.Column("org_id", sa.Integer(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -105,12 +104,12 @@ def upgrade() -> None:
 
     op.create_table(
         "history_entry",
-        sa.Column("passport_id", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.Column("passport_id", sa.String(length=200), nullable=False),
         sa.Column("sequence", sa.Integer(), nullable=False),
-        sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+        sa.Column("kind", sa.String(length=40), nullable=False),
         sa.Column("version", sa.Integer(), nullable=True),
         sa.Column("credential", sa.Text(), nullable=False),
-        sa.Column("entry_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("entry_hash", sa.String(length=64), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["passport_id"],
@@ -120,9 +119,9 @@ def upgrade() -> None:
     )
     op.create_table(
         "restricted_credential",
-        sa.Column("passport_id", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.Column("passport_id", sa.String(length=200), nullable=False),
         sa.Column("sequence", sa.Integer(), nullable=False),
-        sa.Column("tier", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+        sa.Column("tier", sa.String(length=20), nullable=False),
         sa.Column("credential", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(
             ["passport_id", "sequence"],

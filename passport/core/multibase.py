@@ -1,0 +1,92 @@
+"""Base58btc multibase encoding of Ed25519 Multikeys and signatures."""
+
+from __future__ import annotations
+
+from passport.core.errors import InvalidInput, InvalidKey, PassportError, SignatureInvalid
+
+_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+_INDEX = {char: i for i, char in enumerate(_ALPHABET)}
+_BASE58BTC = "z"
+# Multicodec varints: ed25519-pub 0xed and ed25519-priv 0x1300.
+ED25519_PUB_HEADER = b"\xed\x01"
+ED25519_PRIV_HEADER = b"\x80\x26"
+# Base58 decoding is quadratic in the input length; nothing we accept is anywhere near this long.
+_MAX_CHARS = 128
+
+
+def b58encode(data: bytes) -> str:
+    """Encode bytes as base58 with the bitcoin alphabet."""
+    zeros = len(data) - len(data.lstrip(b"\0"))
+    number = int.from_bytes(data, "big")
+    digits: list[str] = []
+    while number:
+        number, rest = divmod(number, 58)
+        digits.append(_ALPHABET[rest])
+    return "1" * zeros + "".join(reversed(digits))
+
+
+def b58decode(text: str) -> bytes:
+    """Decode bitcoin-alphabet base58 text to bytes."""
+    number = 0
+    for char in text:
+        digit = _INDEX.get(char)
+        if digit is None:
+            raise InvalidInput(f"not a base58btc character: {char!r}")
+        number = number * 58 + digit
+    zeros = len(text) - len(text.lstrip("1"))
+    return b"\0" * zeros + number.to_bytes((number.bit_length() + 7) // 8, "big")
+
+
+def _decode_z(value: str, *, what: str, error: type[PassportError]) -> bytes:
+    if not isinstance(value, str) or not value.startswith(_BASE58BTC):
+        raise error(f"{what} must be a multibase base58btc string starting with 'z'")
+    if len(value) > _MAX_CHARS:
+        raise error(f"{what} is too long")
+    try:
+        return b58decode(value[1:])
+    except InvalidInput as exc:
+        raise error(f"{what} is not valid base58btc: {exc.detail}") from exc
+
+
+def encode_multikey(public_key: bytes) -> str:
+    """Encode a raw 32-byte Ed25519 public key as a Multikey `publicKeyMultibase` value."""
+    if len(public_key) != 32:
+        raise InvalidKey(f"Ed25519 public key must be 32 bytes, got {len(public_key)}")
+    return _BASE58BTC + b58encode(ED25519_PUB_HEADER + public_key)
+
+
+def decode_multikey(value: str) -> bytes:
+    """Decode a Multikey `publicKeyMultibase` value to the raw 32-byte Ed25519 public key."""
+    data = _decode_z(value, what="publicKeyMultibase", error=InvalidKey)
+    if not data.startswith(ED25519_PUB_HEADER):
+        raise InvalidKey("publicKeyMultibase is not an ed25519-pub multicodec key")
+    raw = data[len(ED25519_PUB_HEADER) :]
+    if len(raw) != 32:
+        raise InvalidKey(f"Ed25519 public key must be 32 bytes, got {len(raw)}")
+    return raw
+
+
+def decode_private_multikey(value: str) -> bytes:
+    """Decode a Multikey `privateKeyMultibase` value to the 32-byte Ed25519 seed."""
+    data = _decode_z(value, what="privateKeyMultibase", error=InvalidKey)
+    if not data.startswith(ED25519_PRIV_HEADER):
+        raise InvalidKey("privateKeyMultibase is not an ed25519-priv multicodec key")
+    seed = data[len(ED25519_PRIV_HEADER) :]
+    if len(seed) != 32:
+        raise InvalidKey(f"Ed25519 private key seed must be 32 bytes, got {len(seed)}")
+    return seed
+
+
+def encode_signature(sig: bytes) -> str:
+    """Encode a 64-byte Ed25519 signature as a multibase base58btc `proofValue`."""
+    if len(sig) != 64:
+        raise SignatureInvalid(f"Ed25519 signature must be 64 bytes, got {len(sig)}")
+    return _BASE58BTC + b58encode(sig)
+
+
+def decode_signature(value: str) -> bytes:
+    """Decode a multibase base58btc `proofValue` to a 64-byte Ed25519 signature."""
+    sig = _decode_z(value, what="proofValue", error=SignatureInvalid)
+    if len(sig) != 64:
+        raise SignatureInvalid(f"proofValue must decode to 64 bytes, got {len(sig)}")
+    return sig
