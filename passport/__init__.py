@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -42,6 +41,18 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     return app
 
 
+def passphrase_warning(app: Flask) -> str | None:
+    """Return the loud warning due when keys are encrypted with a generated passphrase."""
+    path = app.config.get("DPP_GENERATED_PASSPHRASE_FILE")
+    if path is None:
+        return None
+    return (
+        f"\n*** WARNING: DPP_KEY_PASSPHRASE is not set; the signing keys are encrypted with a "
+        f"passphrase kept in {path}.\n*** Anyone who can read that file can sign as your "
+        f"organisations. Set DPP_KEY_PASSPHRASE (and DPP_ENV=production) for real use.\n"
+    )
+
+
 def _passphrase(app: Flask) -> bytes:
     """Return the key passphrase; outside production, invent one into the instance folder."""
     given: str | None = app.config["DPP_KEY_PASSPHRASE"]
@@ -54,10 +65,5 @@ def _passphrase(app: Flask) -> bytes:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as handle:
             handle.write(secrets.token_urlsafe(32))
-    if not app.testing:
-        sys.stderr.write(
-            f"\n*** WARNING: DPP_KEY_PASSPHRASE is not set; the signing keys are encrypted with "
-            f"a passphrase kept in {path}.\n*** Anyone who can read that file can sign as your "
-            f"organisations. Set DPP_KEY_PASSPHRASE (and DPP_ENV=production) for real use.\n\n"
-        )
+    app.config["DPP_GENERATED_PASSPHRASE_FILE"] = str(path)
     return path.read_text().strip().encode()

@@ -42,6 +42,11 @@ def _fail(error: PassportError) -> None:
 @with_appcontext
 def init_command() -> None:
     """Create or upgrade the database schema."""
+    from passport import passphrase_warning
+
+    warning = passphrase_warning(current_app)
+    if warning:
+        click.secho(warning, fg="red", err=True)
     migrate.upgrade(db.engine())
     click.echo(f"database ready: {db.engine().url.render_as_string(hide_password=True)}", err=True)
 
@@ -184,8 +189,12 @@ def import_command(file: Path, slug: str) -> None:
 @with_appcontext
 def serve_command(host: str, port: int, workers: int, demo: bool) -> None:
     """Run the service with gunicorn (migrating the database first)."""
+    from passport import passphrase_warning
     from passport.serve import serve
 
+    warning = passphrase_warning(current_app)
+    if warning:
+        click.secho(warning, fg="red", err=True)
     migrate.upgrade(db.engine())
     if demo:
         from passport.services.demo import load_demo

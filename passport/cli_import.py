@@ -15,8 +15,8 @@ from passport.api.bulk import load_envelope
 from passport.core.errors import PassportError
 from passport.services.bulk import BulkRows, csv_rows
 from passport.services.context import ServiceContext
+from passport.services.issuing import BulkRejected, issue_passports
 from passport.services.orgs import get_organisation
-from passport.services.passports import BulkRejected, issue_passports
 from passport.services.tokens import Caller
 
 

@@ -13,8 +13,9 @@ from passport import db
 from passport.api.auth import optional_caller, required_caller
 from passport.api.bulk import BULK_REQUEST_BODY, read_bulk_rows
 from passport.api.schemas import BulkOut, CorrectionIn, PassportIn, PassportOut
-from passport.services import passports
+from passport.services import issuing, passports
 from passport.services.context import ServiceContext
+from passport.services.history import PassportView
 
 blp = Blueprint(
     "passports", __name__, url_prefix="/api/v1", description="Digital product passports"
@@ -33,7 +34,7 @@ def now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
 
-def _out(view: passports.PassportView) -> dict[str, Any]:
+def _out(view: PassportView) -> dict[str, Any]:
     return {
         "id": view.id,
         "uri": view.uri,
@@ -56,7 +57,7 @@ class Passports(MethodView):
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Issue a passport and return its signed credentials (manufacturers)."""
         caller = required_caller()
-        return _out(passports.issue_passport(db.session(), ctx(), caller, data, at=now()))
+        return _out(issuing.issue_passport(db.session(), ctx(), caller, data, at=now()))
 
 
 @blp.route("/passports:bulk")
@@ -69,7 +70,7 @@ class BulkPassports(MethodView):
         """Issue up to 10,000 passports from a JSON array or CSV, all or nothing."""
         caller = required_caller()
         rows = read_bulk_rows(request, ctx())
-        views = passports.issue_passports(
+        views = issuing.issue_passports(
             db.session(), ctx(), caller, rows.rows, row_errors=rows.errors, at=now()
         )
         items = [{"id": v.id, "uri": v.uri, "version": v.version} for v in views]

@@ -9,8 +9,8 @@ from sqlmodel import Session
 
 from passport.core.errors import NotFound
 from passport.services.context import SCHEMAS_DIR, ServiceContext
+from passport.services.issuing import issue_passports
 from passport.services.orgs import create_organisation, get_organisation
-from passport.services.passports import issue_passports
 from passport.services.tokens import Caller, create_token
 
 DEMO_ORGS = [
