@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import FlaskGroup, ScriptInfo, pass_script_info, with_appcontext
 from sqlmodel import Session
 
 from passport import db, migrate
@@ -186,25 +185,30 @@ def import_command(file: Path, slug: str) -> None:
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, type=int)
 @click.option("--demo", is_flag=True, help="Load demo organisations and passports first")
-@with_appcontext
-def serve_command(host: str, port: int, workers: int, demo: bool) -> None:
+@pass_script_info
+def serve_command(info: ScriptInfo, host: str, port: int, workers: int, demo: bool) -> None:
     """Run the service with gunicorn (migrating the database first)."""
     from passport import passphrase_warning
     from passport.serve import serve
 
-    warning = passphrase_warning(current_app)
-    if warning:
-        click.secho(warning, fg="red", err=True)
-    migrate.upgrade(db.engine())
-    if demo:
-        from passport.services.demo import load_demo
+    # The app that serves is built anew in each worker (see passport.serve); this one only
+    # migrates and loads the demo data.
+    app = info.load_app()
+    with app.app_context():
+        warning = passphrase_warning(app)
+        if warning:
+            click.secho(warning, fg="red", err=True)
+        migrate.upgrade(db.engine())
+        if demo:
+            from passport.services.demo import load_demo
 
-        with _session() as sess:
-            print(load_demo(sess, _ctx(), at=_now()), file=sys.stderr)
-    # Workers are forked: they must not inherit the master's pooled connections.
-    db.engine().dispose()
-    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
-    serve(app, host=host, port=port, workers=workers)
+            with _session() as sess:
+                click.echo(load_demo(sess, _ctx(), at=_now()), err=True)
+        # Workers are forked: they must not inherit the master's pooled connections.
+        db.engine().dispose()
+    from passport import create_app
+
+    serve(create_app, host=host, port=port, workers=workers)
 
 
 def init_app(app: Flask) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask
@@ -9,8 +10,8 @@ from gunicorn.app.base import BaseApplication
 
 
 class _Gunicorn(BaseApplication):  # type: ignore[misc]
-    def __init__(self, app: Flask, options: dict[str, Any]) -> None:
-        self._app = app
+    def __init__(self, factory: Callable[[], Flask], options: dict[str, Any]) -> None:
+        self._factory = factory
         self._options = options
         super().__init__()
 
@@ -19,12 +20,14 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
             self.cfg.set(key, value)
 
     def load(self) -> Flask:
-        return self._app
+        # Each worker builds its own app after the fork. The CLI's app keeps an app context
+        # pushed; serving that same app object would let requests share it (and `g`).
+        return self._factory()
 
 
-def serve(app: Flask, *, host: str, port: int, workers: int) -> None:
-    """Serve `app` on host:port with `workers` pre-forked gunicorn workers."""
+def serve(factory: Callable[[], Flask], *, host: str, port: int, workers: int) -> None:
+    """Serve the app `factory` builds on host:port with `workers` gunicorn workers."""
     _Gunicorn(
-        app,
+        factory,
         {"bind": f"{host}:{port}", "workers": workers, "accesslog": "-", "timeout": 120},
     ).run()

@@ -12,4 +12,6 @@ if [ ! -x .venv/bin/python ]; then
 fi
 echo "installing the project and its dependencies into .venv …" >&2
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip >&2
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[${EXTRAS:-}]" >&2
+target="."
+[ -n "${EXTRAS:-}" ] && target=".[${EXTRAS}]"
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e "$target" >&2

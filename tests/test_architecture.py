@@ -7,9 +7,23 @@ import ast
 from tests.conftest import ROOT
 
 FORBIDDEN_IN_CORE = {
-    "flask", "flask_smorest", "sqlmodel", "sqlalchemy", "marshmallow", "qrcode", "alembic",
-    "werkzeug", "psycopg", "gunicorn", "click", "passport.services", "passport.api",
-    "passport.web", "passport.db", "passport.tables", "passport.config",
+    "flask",
+    "flask_smorest",
+    "sqlmodel",
+    "sqlalchemy",
+    "marshmallow",
+    "qrcode",
+    "alembic",
+    "werkzeug",
+    "psycopg",
+    "gunicorn",
+    "click",
+    "passport.services",
+    "passport.api",
+    "passport.web",
+    "passport.db",
+    "passport.tables",
+    "passport.config",
 }
 
 
@@ -30,13 +44,20 @@ def test_core_imports_no_framework() -> None:
     for path in core:
         for name in _imports(str(path.relative_to(ROOT))):
             for banned in FORBIDDEN_IN_CORE:
-                assert name != banned and not name.startswith(banned + "."), (path.name, name)
+                assert name.split(".")[: banned.count(".") + 1] != banned.split("."), (path, name)
 
 
 def test_core_reads_no_clock_files_or_environment() -> None:
     for path in sorted((ROOT / "passport" / "core").glob("*.py")):
         text = path.read_text("utf-8")
-        for call in ("datetime.now(", "date.today(", "time.time(", "open(", "os.environ", "getenv("):
+        for call in (
+            "datetime.now(",
+            "date.today(",
+            "time.time(",
+            "open(",
+            "os.environ",
+            "getenv(",
+        ):
             assert call not in text, (path.name, call)
 
 

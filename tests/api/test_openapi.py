@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 import schemathesis
-from schemathesis.checks import positive_data_acceptance
 from flask import Flask
 from hypothesis import HealthCheck, given, settings
+from schemathesis.checks import positive_data_acceptance
 
 from passport import create_app, db, migrate
 from tests.conftest import ROOT, bearer, example
@@ -43,7 +43,9 @@ def fuzz_app(tmp_path: Path) -> Iterator[Flask]:
     runner.invoke(args=["org", "create", "maker", "--name", "Maker", "--role", "manufacturer"])
     app.config["FUZZ_TOKEN"] = runner.invoke(args=["token", "create", "maker"]).stdout.strip()
     client = app.test_client()
-    client.post("/api/v1/passports", json=example("textile"), headers=bearer(app.config["FUZZ_TOKEN"]))
+    client.post(
+        "/api/v1/passports", json=example("textile"), headers=bearer(app.config["FUZZ_TOKEN"])
+    )
     yield app
     with app.app_context():
         db.engine().dispose()

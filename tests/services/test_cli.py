@@ -82,7 +82,9 @@ def test_key_import_becomes_current(
     assert runner.invoke(args=["key", "import", "maker", str(path)]).exit_code != 0
 
 
-def test_import_csv_with_progress(runner: FlaskCliRunner, client: FlaskClient, make_org: Any) -> None:
+def test_import_csv_with_progress(
+    runner: FlaskCliRunner, client: FlaskClient, make_org: Any
+) -> None:
     make_org("maker", "manufacturer")
     result = runner.invoke(args=["import", str(EXAMPLES / "textile.csv"), "--org", "maker"])
     assert result.exit_code == 0, result.output

@@ -1,0 +1,119 @@
+"""End to end: `dpp serve --demo` under gunicorn, a real HTTP client, an independent verifier."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import EXAMPLES, ROOT
+from tests.independent_verifier import verify
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
+    """Start the demo service; yield its base URL and the demo tokens it printed."""
+    tmp = tmp_path_factory.mktemp("serve")
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp / 'demo.db'}",
+        "DPP_KEYS_DIR": str(tmp / "keys"),
+        "DPP_KEY_PASSPHRASE": "e2e",
+        "DPP_BASE_URL": base,
+    }
+    dpp = Path(sys.executable).with_name("dpp")
+    log = (tmp / "serve.log").open("w+")
+    proc = subprocess.Popen(
+        [str(dpp), "serve", "--demo", "--port", str(port), "--workers", "2"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/api/v1/openapi.json", timeout=2)
+                break
+            except (urllib.error.URLError, ConnectionError):
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    log.seek(0)
+                    pytest.fail(f"server did not start:\n{log.read()}")
+                time.sleep(0.2)
+        log.seek(0)
+        output = log.read()
+        tokens = dict(re.findall(r"^\s+([a-z-]+)\s+\S+\s+(dpp_\S+)$", output, re.M))
+        assert f"Demo service at {base}/" in output
+        yield base, tokens
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        log.close()
+
+
+def _request(url: str, body: Any = None, token: str | None = None) -> tuple[int, Any]:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method="POST" if data else "GET")
+    request.add_header("Content-Type", "application/json")
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+@pytest.mark.parametrize(
+    ("category", "org"), [("textile", "twentse-weverij"), ("mattress", "deventer-matras")]
+)
+def test_demo_issue_and_verify_over_http(
+    server: tuple[str, dict[str, str]], category: str, org: str
+) -> None:
+    base, tokens = server
+    assert {
+        "twentse-weverij",
+        "deventer-matras",
+        "repair-zwolle",
+        "vezel-recycling",
+        "ilt-toezicht",
+    } <= set(tokens)
+    body = json.loads((EXAMPLES / f"{category}.json").read_text("utf-8"))
+    status, issued = _request(f"{base}/api/v1/passports", body, tokens[org])
+    assert status == 201, issued
+    fetched: list[str] = []
+
+    def fetch(host: str, path: str) -> dict[str, Any]:
+        assert host == base.removeprefix("http://")
+        fetched.append(path)
+        return _request(f"{base}{path}")[1]  # type: ignore[no-any-return]
+
+    verify(issued["credential"], fetch)
+    for credential in issued["restricted"].values():
+        verify(credential, fetch)
+    assert set(fetched) == {f"/orgs/{org}/did.json"}
+    status, public = _request(f"{base}/api/v1/passports/{issued['id']}")
+    assert status == 200
+    assert public["restricted"] == {}
+    verify(public["credential"], fetch)
