@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup, ScriptInfo, pass_script_info, with_appcontext
+from flask.cli import FlaskGroup, with_appcontext
 from sqlmodel import Session
 
 from passport import db, migrate
@@ -156,8 +157,6 @@ def key_rotate(slug: str) -> None:
 @with_appcontext
 def key_import(slug: str, file: Path, password_env: str | None) -> None:
     """Make an existing PKCS#8 Ed25519 key SLUG's current key (weak keys are refused)."""
-    import os
-
     password = os.environ[password_env].encode() if password_env else None
     with _session() as sess:
         try:
@@ -185,15 +184,17 @@ def import_command(file: Path, slug: str) -> None:
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, type=int)
 @click.option("--demo", is_flag=True, help="Load demo organisations and passports first")
-@pass_script_info
-def serve_command(info: ScriptInfo, host: str, port: int, workers: int, demo: bool) -> None:
+def serve_command(host: str, port: int, workers: int, demo: bool) -> None:
     """Run the service with gunicorn (migrating the database first)."""
-    from passport import passphrase_warning
-    from passport.serve import serve
-
     # The app that serves is built anew in each worker (see passport.serve); this one only
     # migrates and loads the demo data.
-    app = info.load_app()
+    from passport import create_app, passphrase_warning
+    from passport.serve import serve
+
+    if not os.environ.get("DPP_BASE_URL"):
+        # Identifiers and DIDs must name where the service really listens.
+        os.environ["DPP_BASE_URL"] = f"http://{host}:{port}"
+    app = create_app()
     with app.app_context():
         warning = passphrase_warning(app)
         if warning:
@@ -206,8 +207,6 @@ def serve_command(info: ScriptInfo, host: str, port: int, workers: int, demo: bo
                 click.echo(load_demo(sess, _ctx(), at=_now()), err=True)
         # Workers are forked: they must not inherit the master's pooled connections.
         db.engine().dispose()
-    from passport import create_app
-
     serve(create_app, host=host, port=port, workers=workers)
 
 
