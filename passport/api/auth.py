@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
 from flask import g, request
 
 from passport import db
@@ -30,3 +34,17 @@ def required_caller() -> Caller:
     if caller is None:
         raise Unauthenticated("this endpoint needs 'Authorization: Bearer <token>'")
     return caller
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def authenticated(view: F) -> F:
+    """Refuse an unauthenticated request before its body is even parsed (outermost decorator)."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        required_caller()
+        return view(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]

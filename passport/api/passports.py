@@ -10,7 +10,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from passport import db
-from passport.api.auth import optional_caller, required_caller
+from passport.api.auth import authenticated, optional_caller, required_caller
 from passport.api.bulk import BULK_REQUEST_BODY, read_bulk_rows
 from passport.api.schemas import BulkOut, CorrectionIn, PassportIn, PassportOut
 from passport.services import issuing, passports
@@ -51,6 +51,7 @@ def _out(view: PassportView) -> dict[str, Any]:
 class Passports(MethodView):
     """Issue a passport."""
 
+    @authenticated
     @blp.doc(security=BEARER)
     @blp.arguments(PassportIn)
     @blp.response(201, PassportOut)
@@ -91,6 +92,7 @@ class PassportById(MethodView):
 class PassportVersions(MethodView):
     """Correct a passport."""
 
+    @authenticated
     @blp.doc(security=BEARER)
     @blp.arguments(CorrectionIn)
     @blp.response(201, PassportOut)

@@ -43,3 +43,27 @@ def context() -> Response:
 
 def _read(path: Path) -> str:
     return path.read_text(encoding="utf-8")
+
+
+def _problem_types() -> dict[str, tuple[str, str]]:
+    from passport.core import errors
+    from passport.services.issuing import BulkRejected
+
+    found: dict[str, tuple[str, str]] = {}
+    pending: list[type[errors.PassportError]] = [errors.PassportError]
+    while pending:
+        cls = pending.pop()
+        found[cls.code] = (cls.title, (cls.__doc__ or "").strip())
+        pending += cls.__subclasses__()
+    found[BulkRejected.code] = (BulkRejected.title, (BulkRejected.__doc__ or "").strip())
+    return found
+
+
+@bp.get("/problems/<code>")
+def problem_type(code: str) -> Response:
+    """Describe a problem type, so that each problem's `type` URI leads somewhere useful."""
+    known = _problem_types()
+    if code not in known:
+        return _json({"code": code, "title": "HTTP error", "description": "See the status."})
+    title, description = known[code]
+    return _json({"code": code, "title": title, "description": description})

@@ -88,6 +88,8 @@ def test_no_token_is_401(client: FlaskClient) -> None:
     assert_problem(response, 401)
     assert response.headers["WWW-Authenticate"] == "Bearer"
     assert_problem(post(client, "dpp_not-a-token", json=example("textile")), 401)
+    assert_problem(client.post("/api/v1/passports", json={}), 401)  # auth before parsing
+    assert_problem(client.post("/api/v1/passports:bulk", data=b"x", content_type="text/csv"), 401)
 
 
 def test_wrong_role_is_403(client: FlaskClient, make_org: Any) -> None:
@@ -119,3 +121,11 @@ def test_serial_is_generated_random_and_unambiguous(client: FlaskClient, maker: 
         assert not set(serial) & set("ILOU")
         serials.add(serial)
     assert len(serials) == 3
+
+
+def test_problem_type_uris_resolve(client: FlaskClient) -> None:
+    body = client.get("/api/v1/passports/01/08712345678906").get_json()
+    path = body["type"].removeprefix("https://dpp.example.nl")
+    described = client.get(path).get_json()
+    assert described["code"] == "not-found"
+    assert described["description"]
