@@ -19,6 +19,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from passport.core.product import ProductRules
     from passport.services.context import ServiceContext, load_schemas
     from passport.services.keystore import KeyStore
+    from passport.services.publisher import Publisher
     from passport.web.public import bp as public
 
     app = Flask(__name__, instance_relative_config=True)
@@ -28,12 +29,20 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     instance.mkdir(parents=True, exist_ok=True)
     db.init_app(app)
     schemas = load_schemas()
+    passphrase = _passphrase(app)
+    app.config["DPP_KEY_PASSPHRASE_BYTES"] = passphrase
     app.extensions["passport.services"] = ServiceContext(
-        keys=KeyStore(Path(app.config["DPP_KEYS_DIR"]), _passphrase(app)),
+        keys=KeyStore(Path(app.config["DPP_KEYS_DIR"]), passphrase),
         rules=ProductRules.from_schemas(schemas),
         schemas=schemas,
         base_url=app.config["DPP_BASE_URL"],
         bulk_max_rows=app.config["BULK_MAX_ROWS"],
+    )
+    app.extensions["passport.publisher"] = Publisher(
+        engine=db.engine_of(app),
+        keys_dir=Path(app.config["DPP_KEYS_DIR"]),
+        passphrase=passphrase,
+        base_url=app.config["DPP_BASE_URL"],
     )
     api.init_app(app)
     app.register_blueprint(public)

@@ -12,7 +12,7 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 from sqlmodel import Session
 
-from passport import db, migrate
+from passport import db
 from passport.core.errors import PassportError
 from passport.services import orgs, tokens
 from passport.services.context import ServiceContext
@@ -47,7 +47,11 @@ def init_command() -> None:
     warning = passphrase_warning(current_app)
     if warning:
         click.secho(warning, fg="red", err=True)
-    migrate.upgrade(db.engine())
+    from passport.setup import initialise
+
+    added = initialise(current_app)
+    if added:
+        click.echo(f"logged {added} entries that predate the ledger", err=True)
     click.echo(f"database ready: {db.engine().url.render_as_string(hide_password=True)}", err=True)
 
 
@@ -70,7 +74,7 @@ def org_create(slug: str, name: str, roles: tuple[str, ...], **where: Any) -> No
     with _session() as sess:
         try:
             org = orgs.create_organisation(
-                sess, _ctx().keys, slug=slug, name=name, roles=roles, at=_now(), **where
+                sess, _ctx(), slug=slug, name=name, roles=roles, at=_now(), **where
             )
         except PassportError as exc:
             _fail(exc)
@@ -144,10 +148,31 @@ def key_rotate(slug: str) -> None:
     """Retire SLUG's current key (it stays in the DID document) and create a new one."""
     with _session() as sess:
         try:
-            key_id = orgs.rotate_key(sess, _ctx().keys, slug, at=_now())
+            key_id = orgs.rotate_key(sess, _ctx(), slug, at=_now())
         except PassportError as exc:
             _fail(exc)
     click.echo(key_id)
+
+
+@key_group.command("revoke")
+@click.argument("slug")
+@click.argument("key_id")
+@click.option(
+    "--compromised-since",
+    type=int,
+    help="Ledger index from which signatures by this key are void (default: from now on)",
+)
+@with_appcontext
+def key_revoke(slug: str, key_id: str, compromised_since: int | None) -> None:
+    """Revoke KEY_ID of SLUG in the ledger; later (or compromised) signatures stop verifying."""
+    with _session() as sess:
+        try:
+            index = orgs.revoke_key(
+                sess, _ctx(), slug, key_id, compromised_since=compromised_since, at=_now()
+            )
+        except PassportError as exc:
+            _fail(exc)
+    click.echo(f"revoked {key_id} at ledger index {index}", err=True)
 
 
 @key_group.command("import")
@@ -160,9 +185,7 @@ def key_import(slug: str, file: Path, password_env: str | None) -> None:
     password = os.environ[password_env].encode() if password_env else None
     with _session() as sess:
         try:
-            key_id = orgs.import_key(
-                sess, _ctx().keys, slug, file.read_bytes(), password, at=_now()
-            )
+            key_id = orgs.import_key(sess, _ctx(), slug, file.read_bytes(), password, at=_now())
         except PassportError as exc:
             _fail(exc)
     click.echo(key_id)
@@ -199,7 +222,13 @@ def serve_command(host: str, port: int, workers: int, demo: bool) -> None:
         warning = passphrase_warning(app)
         if warning:
             click.secho(warning, fg="red", err=True)
-        migrate.upgrade(db.engine())
+        from passport.setup import check_startup, initialise
+
+        initialise(app)
+        try:
+            check_startup(app)
+        except PassportError as exc:
+            raise click.ClickException(f"refusing to serve: {exc.detail}") from None
         if demo:
             from passport.services.demo import load_demo
 
@@ -212,14 +241,29 @@ def serve_command(host: str, port: int, workers: int, demo: bool) -> None:
 
 def init_app(app: Flask) -> None:
     """Attach the commands to `app.cli` (so `flask --app passport` has them too)."""
-    for command in (init_command, org_group, token_group, key_group, import_command, serve_command):
+    from passport.cli_ledger import audit_command, log_key_command, verify_command
+
+    commands = (
+        init_command,
+        org_group,
+        token_group,
+        key_group,
+        import_command,
+        serve_command,
+        log_key_command,
+        audit_command,
+        verify_command,
+    )
+    for command in commands:
         app.cli.add_command(command)
 
 
 def main() -> None:
     """Run the `dpp` console script."""
     from passport import create_app
+    from passport.cli_ledger import verify_command
 
-    FlaskGroup(create_app=create_app, add_default_commands=False, add_version_option=False)(
-        prog_name="dpp"
-    )
+    group = FlaskGroup(create_app=create_app, add_default_commands=False, add_version_option=False)
+    # A command of the group itself loads no app: `dpp verify` needs no database or config.
+    group.add_command(verify_command)
+    group(prog_name="dpp")

@@ -50,6 +50,12 @@ def init_app(app: Flask) -> None:
     app.teardown_appcontext(_close_session)
 
 
+def engine_of(app: Flask) -> Engine:
+    """Return `app`'s engine."""
+    eng: Engine = app.extensions[_ENGINE_KEY]
+    return eng
+
+
 def engine() -> Engine:
     """Return the current app's engine."""
     eng: Engine = current_app.extensions[_ENGINE_KEY]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
+    BigInteger,
     Column,
     DateTime,
     ForeignKeyConstraint,
@@ -102,6 +103,7 @@ class HistoryEntryRow(SQLModel, table=True):
     version: int | None = Field(default=None)
     credential: str = Field(sa_column=Column(Text, nullable=False))
     entry_hash: str = Field(max_length=64)
+    ledger_index: int | None = Field(default=None, sa_column=Column(BigInteger, unique=True))
     created_at: datetime = Field(sa_column=_when())
 
 
@@ -119,3 +121,57 @@ class RestrictedCredentialRow(SQLModel, table=True):
     sequence: int = Field(primary_key=True)
     tier: str = Field(primary_key=True, max_length=20)
     credential: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class LedgerEntryRow(SQLModel, table=True):
+    """One entry of the append-only log: its exact bytes at a contiguous index. Insert-only."""
+
+    __tablename__ = "ledger_entry"
+
+    idx: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    kind: str = Field(max_length=40)
+    entry: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    passport_id: str | None = Field(default=None, max_length=200, index=True)
+    created_at: datetime = Field(sa_column=_when())
+
+
+class LedgerNodeRow(SQLModel, table=True):
+    """The hash of a perfect subtree (level 0: a leaf) of the Merkle tree. Insert-only."""
+
+    __tablename__ = "ledger_node"
+
+    level: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    idx: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    hash: bytes = Field(sa_column=Column(LargeBinary(32), nullable=False))
+
+
+class LedgerHeadRow(SQLModel, table=True):
+    """The single lock row of the sequencer: the log's size, taken FOR UPDATE on every append."""
+
+    __tablename__ = "ledger_head"
+
+    id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    size: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class CheckpointRow(SQLModel, table=True):
+    """A signed C2SP checkpoint; every one is kept."""
+
+    __tablename__ = "checkpoint"
+
+    size: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    note: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(sa_column=_when())
+
+
+class IdempotencyRow(SQLModel, table=True):
+    """A write request seen before, by client key: its body digest and the response it got."""
+
+    __tablename__ = "idempotency"
+
+    org_id: int = Field(foreign_key="organisation.id", primary_key=True)
+    key: str = Field(primary_key=True, max_length=200)
+    request_digest: str = Field(max_length=64)
+    status: int
+    response: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(sa_column=_when())

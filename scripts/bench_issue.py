@@ -18,11 +18,12 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlmodel import Session
 
-from passport import create_app, db, migrate
+from passport import create_app, db
 from passport.services.context import SCHEMAS_DIR, ServiceContext
 from passport.services.issuing import issue_passports
 from passport.services.orgs import create_organisation
 from passport.services.tokens import Caller
+from passport.setup import initialise
 
 
 def bare_sign_rate(count: int) -> float:
@@ -46,13 +47,13 @@ def issue_rate(count: int, category: str, batch: int) -> tuple[float, int]:
             }
         )
         with app.app_context():
-            migrate.upgrade(db.engine())
+            initialise(app)
             ctx: ServiceContext = app.extensions["passport.services"]
             body = json.loads((SCHEMAS_DIR / "examples" / f"{category}.json").read_text("utf-8"))
             at = datetime.now(UTC).replace(microsecond=0)
             with Session(db.engine(), expire_on_commit=False) as sess:
                 org = create_organisation(
-                    sess, ctx.keys, slug="bench", name="Bench", roles=["manufacturer"], at=at
+                    sess, ctx, slug="bench", name="Bench", roles=["manufacturer"], at=at
                 )
                 caller = Caller(org.id, org.slug, org.roles)
                 issue_passports(sess, ctx, caller, [body], at=at)  # warm up caches

@@ -14,7 +14,8 @@ from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import create_engine, text
 
-from passport import create_app, db, migrate
+from passport import create_app, db
+from passport.setup import initialise
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "schemas" / "examples"
@@ -79,8 +80,9 @@ def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
         }
     )
     with application.app_context():
-        migrate.upgrade(db.engine())
+        initialise(application)
     yield application
+    application.extensions["passport.publisher"].close()
     with application.app_context():
         db.engine().dispose()
 

@@ -58,10 +58,14 @@ class PassportApi(Api):  # type: ignore[misc]
 
 def init_app(app: Flask) -> PassportApi:
     """Register the API blueprints on `app`."""
+    from passport.api.ledger import audit_blp
+    from passport.api.ledger import blp as ledger
     from passport.api.passports import blp as passports
 
     for key, value in API_SETTINGS.items():
         app.config.setdefault(key, value)
     api = PassportApi(app, spec_kwargs={"marshmallow_plugin": MarshmallowPlugin()})
     api.register_blueprint(passports)
+    api.register_blueprint(ledger)
+    api.register_blueprint(audit_blp)
     return api

@@ -12,10 +12,13 @@ from flask_smorest import Blueprint
 from passport import db
 from passport.api.auth import authenticated, optional_caller, required_caller
 from passport.api.bulk import BULK_REQUEST_BODY, read_bulk_rows
-from passport.api.schemas import BulkOut, CorrectionIn, PassportIn, PassportOut
-from passport.services import issuing, passports
+from passport.api.ledger import b64
+from passport.api.schemas import BulkOut, BundleOut, CorrectionIn, PassportIn, PassportOut, WaitArgs
+from passport.services import issuing, passports, proofs
+from passport.services.bundle import build_bundle
 from passport.services.context import ServiceContext
 from passport.services.history import PassportView
+from passport.services.publisher import Publisher
 
 blp = Blueprint(
     "passports", __name__, url_prefix="/api/v1", description="Digital product passports"
@@ -44,7 +47,32 @@ def _out(view: PassportView) -> dict[str, Any]:
         "sequence": view.sequence,
         "credential": view.credential,
         "restricted": {tier.value: cred for tier, cred in view.restricted.items()},
+        "ledger_index": view.ledger_index,
     }
+
+
+def publisher() -> Publisher:
+    """Return the app's checkpoint publisher."""
+    found: Publisher = current_app.extensions["passport.publisher"]
+    return found
+
+
+def _logged(view: PassportView, args: dict[str, Any]) -> dict[str, Any]:
+    """Answer a write: publish a checkpoint when due; with wait=checkpoint, prove inclusion."""
+    out = _out(view)
+    if args.get("wait") == "checkpoint" and view.ledger_index is not None:
+        published = publisher().covering(view.ledger_index)
+        proof = proofs.inclusion(db.session(), view.ledger_index, published.size)
+        out["inclusion"] = {
+            "checkpoint": published.note.decode(),
+            "index": proof.index,
+            "tree_size": proof.tree_size,
+            "leaf_hash": b64(proof.leaf_hash),
+            "hashes": [b64(h) for h in proof.hashes],
+        }
+    else:
+        publisher().after_write()
+    return out
 
 
 @blp.route("/passports")
@@ -53,12 +81,14 @@ class Passports(MethodView):
 
     @authenticated
     @blp.doc(security=BEARER)
+    @blp.arguments(WaitArgs, location="query")
     @blp.arguments(PassportIn)
     @blp.response(201, PassportOut)
-    def post(self, data: dict[str, Any]) -> dict[str, Any]:
+    def post(self, args: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
         """Issue a passport and return its signed credentials (manufacturers)."""
         caller = required_caller()
-        return _out(issuing.issue_passport(db.session(), ctx(), caller, data, at=now()))
+        view = issuing.issue_passport(db.session(), ctx(), caller, data, at=now())
+        return _logged(view, args)
 
 
 @blp.route("/passports:bulk")
@@ -74,7 +104,11 @@ class BulkPassports(MethodView):
         views = issuing.issue_passports(
             db.session(), ctx(), caller, rows.rows, row_errors=rows.errors, at=now()
         )
-        items = [{"id": v.id, "uri": v.uri, "version": v.version} for v in views]
+        publisher().after_write()
+        items = [
+            {"id": v.id, "uri": v.uri, "version": v.version, "ledger_index": v.ledger_index}
+            for v in views
+        ]
         return {"count": len(items), "passports": items}
 
 
@@ -88,18 +122,29 @@ class PassportById(MethodView):
         return _out(passports.get_passport(db.session(), ctx(), optional_caller(), passport_id))
 
 
+@blp.route("/passports/<path:passport_id>/bundle")
+class PassportBundle(MethodView):
+    """The offline bundle of a passport."""
+
+    @blp.response(200, BundleOut)
+    def get(self, passport_id: str) -> dict[str, Any]:
+        """Return checkpoint, entries with inclusion proofs, keys, DID documents, readable tiers."""
+        return build_bundle(db.session(), ctx(), publisher(), optional_caller(), passport_id)
+
+
 @blp.route("/passports/<path:passport_id>/versions")
 class PassportVersions(MethodView):
     """Correct a passport."""
 
     @authenticated
     @blp.doc(security=BEARER)
+    @blp.arguments(WaitArgs, location="query")
     @blp.arguments(CorrectionIn)
     @blp.response(201, PassportOut)
-    def post(self, data: dict[str, Any], passport_id: str) -> dict[str, Any]:
+    def post(self, args: dict[str, Any], data: dict[str, Any], passport_id: str) -> dict[str, Any]:
         """Issue a new version superseding the current one (the issuing manufacturer only)."""
         caller = required_caller()
         view = passports.correct_passport(
             db.session(), ctx(), caller, passport_id, data["product"], at=now()
         )
-        return _out(view)
+        return _logged(view, args)

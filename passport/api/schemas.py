@@ -44,6 +44,25 @@ class CorrectionIn(ma.Schema):
     product = ProductField(required=True)
 
 
+class CoveredOut(ma.Schema):
+    """A checkpoint covering a new entry and the entry's inclusion proof in it."""
+
+    checkpoint = ma.fields.String(metadata={"description": "C2SP signed note"})
+    index = ma.fields.Integer()
+    tree_size = ma.fields.Integer()
+    leaf_hash = ma.fields.String()
+    hashes = ma.fields.List(ma.fields.String())
+
+
+class WaitArgs(ma.Schema):
+    """Whether a write waits for a checkpoint covering its entries."""
+
+    wait = ma.fields.String(
+        validate=validate.OneOf(["checkpoint"]),
+        metadata={"description": "`checkpoint`: answer once a signed checkpoint covers the entry"},
+    )
+
+
 class PassportOut(ma.Schema):
     """A passport version with the credentials the caller may read."""
 
@@ -59,6 +78,10 @@ class PassportOut(ma.Schema):
         values=ma.fields.Dict(),
         metadata={"description": "signed restricted credentials by tier, as the role allows"},
     )
+    ledger_index = ma.fields.Integer(
+        allow_none=True, metadata={"description": "index of this version's ledger entry"}
+    )
+    inclusion = ma.fields.Nested(CoveredOut, metadata={"description": "with ?wait=checkpoint"})
 
 
 class BulkItemOut(ma.Schema):
@@ -67,6 +90,7 @@ class BulkItemOut(ma.Schema):
     id = ma.fields.String()
     uri = ma.fields.String()
     version = ma.fields.Integer()
+    ledger_index = ma.fields.Integer()
 
 
 class BulkOut(ma.Schema):
@@ -74,3 +98,31 @@ class BulkOut(ma.Schema):
 
     count = ma.fields.Integer()
     passports = ma.fields.List(ma.fields.Nested(BulkItemOut))
+
+
+class BundleEntryOut(ma.Schema):
+    """A ledger entry (its exact text) with its inclusion proof in the bundle's checkpoint."""
+
+    index = ma.fields.Integer()
+    entry = ma.fields.String()
+    proof = ma.fields.List(ma.fields.String())
+
+
+class BundleRestrictedOut(ma.Schema):
+    """A restricted credential and the index of the logged public credential binding it."""
+
+    index = ma.fields.Integer()
+    tier = ma.fields.String()
+    credential = ma.fields.Dict()
+
+
+class BundleOut(ma.Schema):
+    """Everything needed to verify a passport's history offline with the pinned log key."""
+
+    format = ma.fields.String()
+    passport = ma.fields.String()
+    log = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String())
+    checkpoint = ma.fields.String()
+    entries = ma.fields.List(ma.fields.Nested(BundleEntryOut))
+    restricted = ma.fields.List(ma.fields.Nested(BundleRestrictedOut))
+    did_documents = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Dict())

@@ -10,3 +10,9 @@ class EntryKind(StrEnum):
 
     PASSPORT_ISSUED = "passport:issued"
     PASSPORT_CORRECTED = "passport:corrected"
+    KEY_REGISTERED = "key:registered"
+    KEY_RETIRED = "key:retired"
+    KEY_REVOKED = "key:revoked"
+
+
+KEY_KINDS = frozenset({EntryKind.KEY_REGISTERED, EntryKind.KEY_RETIRED, EntryKind.KEY_REVOKED})

@@ -43,7 +43,7 @@ def load_demo(sess: Session, ctx: ServiceContext, *, at: datetime) -> str:
         except NotFound:
             create_organisation(
                 sess,
-                ctx.keys,
+                ctx,
                 slug=slug,
                 name=name,
                 roles=roles,

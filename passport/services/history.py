@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +16,7 @@ from passport.core.errors import Forbidden
 from passport.core.gs1 import DigitalLink
 from passport.core.kinds import EntryKind
 from passport.services.context import ServiceContext
+from passport.services.ledger import NewEntry, append
 from passport.services.orgs import current_key_id, signing_method
 from passport.services.tokens import Caller
 from passport.tables import HistoryEntryRow, RestrictedCredentialRow
@@ -33,6 +34,7 @@ class PassportView:
     sequence: int
     credential: dict[str, Any]
     restricted: dict[Tier, dict[str, Any]]
+    ledger_index: int | None = None
 
 
 def require_role(caller: Caller | None, role: Role) -> Caller:
@@ -72,11 +74,29 @@ def view_of(
     )
 
 
-def history_rows(
-    views: Sequence[PassportView], signed: Sequence[SignedVersion], kind: EntryKind, at: datetime
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def record_versions(
+    sess: Session,
+    views: Sequence[PassportView],
+    signed: Sequence[SignedVersion],
+    kind: EntryKind,
+    *,
+    at: datetime,
+) -> list[PassportView]:
+    """Append the versions to the ledger and store their rows, in the caller's transaction.
+
+    Returns the views with their ledger indices. The stored credential is the exact JCS text
+    inside the logged entry, so what is served is what was logged.
+    """
+    if not views:
+        return []
+    logged = [entry_bytes(kind, version.public_jcs) for version in signed]
+    indices = append(
+        sess,
+        [NewEntry(kind.value, entry, view.id) for view, entry in zip(views, logged, strict=True)],
+        at=at,
+    )
     entries, restricted = [], []
-    for view, version in zip(views, signed, strict=True):
+    for view, version, entry, index in zip(views, signed, logged, indices, strict=True):
         entries.append(
             {
                 "passport_id": view.id,
@@ -84,7 +104,8 @@ def history_rows(
                 "kind": kind.value,
                 "version": view.version,
                 "credential": version.public_jcs.decode(),
-                "entry_hash": leaf_hash(entry_bytes(kind, version.public_jcs)).hex(),
+                "entry_hash": leaf_hash(entry).hex(),
+                "ledger_index": index,
                 "created_at": at,
             }
         )
@@ -97,13 +118,7 @@ def history_rows(
             }
             for tier, jcs in version.restricted_jcs.items()
         ]
-    return entries, restricted
-
-
-def insert_history(
-    sess: Session, entries: Sequence[dict[str, Any]], restricted: Sequence[dict[str, Any]]
-) -> None:
-    if entries:
-        sess.execute(insert(HistoryEntryRow), entries)
+    sess.execute(insert(HistoryEntryRow), entries)
     if restricted:
         sess.execute(insert(RestrictedCredentialRow), restricted)
+    return [replace(view, ledger_index=index) for view, index in zip(views, indices, strict=True)]

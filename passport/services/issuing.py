@@ -20,12 +20,12 @@ from passport.core.kinds import EntryKind
 from passport.services.context import ServiceContext
 from passport.services.history import (
     PassportView,
-    history_rows,
-    insert_history,
+    record_versions,
     require_role,
     signer_for,
     view_of,
 )
+from passport.services.ledger import begin_write
 from passport.services.tokens import Caller
 from passport.tables import PassportRow
 
@@ -100,6 +100,8 @@ def issue_passports(
     A request that is None was already refused by the caller, whose `row_errors` name why.
     """
     issuer = require_role(caller, Role.MANUFACTURER)
+    if not requests:
+        raise InvalidInput("nothing to issue", errors={"rows": ["send at least one passport"]})
     if len(requests) > ctx.bulk_max_rows:
         raise InvalidInput(
             "too many rows", errors={"rows": [f"at most {ctx.bulk_max_rows} per request"]}
@@ -149,7 +151,8 @@ def issue_passports(
         signed_versions.append(signed)
         if progress is not None and done % 100 == 0:
             progress(100)
-    _store(sess, issuer, prepared, views, signed_versions, EntryKind.PASSPORT_ISSUED, at=at)
+    sess.commit()  # end the reading transaction; the writing one starts under the lock
+    views = _store(sess, issuer, prepared, views, signed_versions, at=at)
     if progress is not None:
         progress(len(prepared) % 100)
     return views
@@ -161,10 +164,9 @@ def _store(
     prepared: Sequence[_Prepared],
     views: Sequence[PassportView],
     signed: Sequence[SignedVersion],
-    kind: EntryKind,
     *,
     at: datetime,
-) -> None:
+) -> list[PassportView]:
     passports = [
         {
             "id": p.link.path,
@@ -179,15 +181,19 @@ def _store(
         }
         for p in prepared
     ]
-    entries, restricted = history_rows(views, signed, kind, at)
     try:
+        begin_write(sess)
         if passports:
             sess.execute(insert(PassportRow), passports)
-        insert_history(sess, entries, restricted)
+        logged = record_versions(sess, views, signed, EntryKind.PASSPORT_ISSUED, at=at)
         sess.commit()
     except IntegrityError:
         sess.rollback()
         raise Conflict("an identifier was taken concurrently; nothing was stored") from None
+    except BaseException:
+        sess.rollback()
+        raise
+    return logged
 
 
 def issue_passport(

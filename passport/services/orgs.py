@@ -14,7 +14,11 @@ from passport.core.access import Role
 from passport.core.did import PublishedKey, did_web, verification_method
 from passport.core.errors import Conflict, InvalidInput, NotFound
 from passport.core.gs1 import gtin_check_digit
-from passport.services.keystore import KeyStore, load_private_key_file
+from passport.core.keylog import key_entry
+from passport.core.kinds import EntryKind
+from passport.services.context import ServiceContext
+from passport.services.keystore import key_id_for, load_private_key_file, raw_public
+from passport.services.ledger import NewEntry, append, begin_write
 from passport.tables import OrganisationRow, OrgKeyRow, OrgRoleRow
 
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
@@ -66,7 +70,7 @@ def _check_new(
 
 def create_organisation(
     sess: Session,
-    keys: KeyStore,
+    ctx: ServiceContext,
     *,
     slug: str,
     name: str,
@@ -79,6 +83,7 @@ def create_organisation(
 ) -> Organisation:
     """Register an organisation with its roles and a fresh Ed25519 key."""
     chosen = _check_new(slug, name, roles, country, gln)
+    begin_write(sess)
     if sess.exec(select(OrganisationRow).where(OrganisationRow.slug == slug)).first():
         raise Conflict(f"organisation {slug!r} exists", errors={"slug": ["already taken"]})
     row = OrganisationRow(
@@ -100,10 +105,30 @@ def create_organisation(
         ) from None
     assert row.id is not None
     sess.add_all(OrgRoleRow(org_id=row.id, role=r.value) for r in sorted(chosen))
-    key_id, public = keys.generate(slug)
+    key_id, public = ctx.keys.generate(slug)
     sess.add(OrgKeyRow(org_id=row.id, key_id=key_id, public_key=public, created_at=at))
+    _log_key(sess, ctx.base_url, slug, EntryKind.KEY_REGISTERED, key_id, public, at=at)
     sess.commit()
     return _to_org(row, chosen)
+
+
+def _log_key(
+    sess: Session,
+    base_url: str,
+    slug: str,
+    kind: EntryKind,
+    key_id: str,
+    public: bytes,
+    *,
+    at: datetime,
+    compromised_since: int | None = None,
+) -> int:
+    did, method = signing_method(base_url, slug, key_id)
+    entry = key_entry(
+        kind, method=method, controller=did, public_key=public, compromised_since=compromised_since
+    )
+    [index] = append(sess, [NewEntry(kind.value, entry)], at=at)
+    return index
 
 
 def _to_org(row: OrganisationRow, roles: Iterable[Role]) -> Organisation:
@@ -155,33 +180,88 @@ def current_key_id(sess: Session, org_id: int) -> str:
     return row.key_id
 
 
-def rotate_key(sess: Session, keys: KeyStore, slug: str, *, at: datetime) -> str:
+def rotate_key(sess: Session, ctx: ServiceContext, slug: str, *, at: datetime) -> str:
     """Retire the current key of `slug` and make a new one current; return the new key id."""
+    begin_write(sess)
     org = get_organisation(sess, slug)
-    key_id, public = keys.generate(slug)
-    return _replace_current(sess, org, key_id, public, at=at)
+    key_id, public = ctx.keys.generate(slug)
+    return _replace_current(sess, ctx, org, key_id, public, at=at)
 
 
 def import_key(
-    sess: Session, keys: KeyStore, slug: str, data: bytes, password: bytes | None, *, at: datetime
+    sess: Session,
+    ctx: ServiceContext,
+    slug: str,
+    data: bytes,
+    password: bytes | None,
+    *,
+    at: datetime,
 ) -> str:
     """Make an imported PKCS#8 Ed25519 key current for `slug` (its public key is checked)."""
+    private = load_private_key_file(data, password)
+    begin_write(sess)
     org = get_organisation(sess, slug)
-    key_id, public = keys.add(slug, load_private_key_file(data, password))
-    return _replace_current(sess, org, key_id, public, at=at)
+    if sess.exec(
+        select(OrgKeyRow).where(OrgKeyRow.key_id == key_id_for(raw_public(private)))
+    ).first():
+        raise Conflict("this key is already registered")
+    key_id, public = ctx.keys.add(slug, private)
+    return _replace_current(sess, ctx, org, key_id, public, at=at)
+
+
+def revoke_key(
+    sess: Session,
+    ctx: ServiceContext,
+    slug: str,
+    key_id: str,
+    *,
+    compromised_since: int | None,
+    at: datetime,
+) -> int:
+    """Log the revocation of a key; with `compromised_since`, entries from there on are invalid."""
+    begin_write(sess)
+    org = get_organisation(sess, slug)
+    row = sess.exec(
+        select(OrgKeyRow).where(OrgKeyRow.org_id == org.id, OrgKeyRow.key_id == key_id)
+    ).first()
+    if row is None:
+        raise NotFound(f"{slug} has no key {key_id}")
+    if row.retired_at is None:
+        row.retired_at = at
+        sess.add(row)
+    index = _log_key(
+        sess,
+        ctx.base_url,
+        slug,
+        EntryKind.KEY_REVOKED,
+        key_id,
+        row.public_key,
+        at=at,
+        compromised_since=compromised_since,
+    )
+    sess.commit()
+    return index
 
 
 def _replace_current(
-    sess: Session, org: Organisation, key_id: str, public: bytes, *, at: datetime
+    sess: Session,
+    ctx: ServiceContext,
+    org: Organisation,
+    key_id: str,
+    public: bytes,
+    *,
+    at: datetime,
 ) -> str:
-    if sess.exec(select(OrgKeyRow).where(OrgKeyRow.key_id == key_id)).first():
-        raise Conflict(f"key {key_id} is already registered")
     for row in sess.exec(
         select(OrgKeyRow).where(OrgKeyRow.org_id == org.id, col(OrgKeyRow.retired_at).is_(None))
     ):
         row.retired_at = at
         sess.add(row)
+        _log_key(
+            sess, ctx.base_url, org.slug, EntryKind.KEY_RETIRED, row.key_id, row.public_key, at=at
+        )
     sess.add(OrgKeyRow(org_id=org.id, key_id=key_id, public_key=public, created_at=at))
+    _log_key(sess, ctx.base_url, org.slug, EntryKind.KEY_REGISTERED, key_id, public, at=at)
     sess.commit()
     return key_id
 

@@ -19,17 +19,17 @@ from passport.core.kinds import EntryKind
 from passport.services.context import ServiceContext
 from passport.services.history import (
     PassportView,
-    history_rows,
-    insert_history,
+    record_versions,
     require_role,
     signer_for,
     view_of,
 )
+from passport.services.ledger import begin_write
 from passport.services.tokens import Caller
 from passport.tables import HistoryEntryRow, PassportRow, RestrictedCredentialRow
 
 
-def _load_passport(sess: Session, path: str) -> tuple[DigitalLink, PassportRow]:
+def load_passport(sess: Session, path: str) -> tuple[DigitalLink, PassportRow]:
     try:
         link = parse_path(path)
     except InvalidInput:
@@ -57,7 +57,7 @@ def get_passport(
     sess: Session, ctx: ServiceContext, caller: Caller | None, path: str
 ) -> PassportView:
     """Return the current version with exactly the tiers the caller may read."""
-    link, passport = _load_passport(sess, path)
+    link, passport = load_passport(sess, path)
     entry = _latest_version(sess, passport.id)
     tiers = readable_tiers(caller.roles if caller else ())
     if caller is not None and caller.org_id == passport.org_id:
@@ -79,6 +79,7 @@ def get_passport(
         sequence=entry.sequence,
         credential=orjson.loads(entry.credential),
         restricted={Tier(r.tier): orjson.loads(r.credential) for r in rows},
+        ledger_index=entry.ledger_index,
     )
 
 
@@ -93,7 +94,7 @@ def correct_passport(
 ) -> PassportView:
     """Issue a new version that supersedes the current one; nothing is edited in place."""
     issuer = require_role(caller, Role.MANUFACTURER)
-    link, passport = _load_passport(sess, path)
+    link, passport = load_passport(sess, path)
     if passport.org_id != issuer.org_id:
         raise Forbidden("only the issuing manufacturer may correct a passport")
     tiers = ctx.rules.split_tiers(passport.category, ctx.rules.validate(passport.category, product))
@@ -129,11 +130,15 @@ def correct_passport(
         sequence=claim.sequence,
         signed=signed,
     )
-    entries, restricted = history_rows([view], [signed], EntryKind.PASSPORT_CORRECTED, at)
+    sess.commit()  # end the reading transaction; the writing one starts under the lock
     try:
-        insert_history(sess, entries, restricted)
+        begin_write(sess)
+        [logged] = record_versions(sess, [view], [signed], EntryKind.PASSPORT_CORRECTED, at=at)
         sess.commit()
     except IntegrityError:
         sess.rollback()
         raise Conflict("the passport changed concurrently; retry against the new version") from None
-    return view
+    except BaseException:
+        sess.rollback()
+        raise
+    return logged

@@ -125,3 +125,9 @@ def test_bulk_body_must_be_an_array(client: FlaskClient, maker: str) -> None:
     response = client.post(BULK, json=example("textile"), headers=bearer(maker))
     assert response.status_code == 422
     assert json.loads(response.get_data())["errors"]["body"]
+
+
+def test_empty_bulk_is_refused(client: FlaskClient, maker: str) -> None:
+    response = client.post(BULK, json=[], headers=bearer(maker))
+    assert response.status_code == 422
+    assert "rows" in response.get_json()["errors"]

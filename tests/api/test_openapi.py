@@ -13,7 +13,8 @@ from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import positive_data_acceptance
 
-from passport import create_app, db, migrate
+from passport import create_app, db
+from passport.setup import initialise
 from tests.conftest import ROOT, bearer, example
 
 
@@ -38,7 +39,7 @@ def fuzz_app(tmp_path: Path) -> Iterator[Flask]:
         }
     )
     with app.app_context():
-        migrate.upgrade(db.engine())
+        initialise(app)
     runner = app.test_cli_runner()
     runner.invoke(args=["org", "create", "maker", "--name", "Maker", "--role", "manufacturer"])
     app.config["FUZZ_TOKEN"] = runner.invoke(args=["token", "create", "maker"]).stdout.strip()
@@ -47,6 +48,7 @@ def fuzz_app(tmp_path: Path) -> Iterator[Flask]:
         "/api/v1/passports", json=example("textile"), headers=bearer(app.config["FUZZ_TOKEN"])
     )
     yield app
+    app.extensions["passport.publisher"].close()
     with app.app_context():
         db.engine().dispose()
 

@@ -49,7 +49,7 @@ def test_token_lifecycle(runner: FlaskCliRunner, client: FlaskClient, make_org: 
 
 def test_private_keys_are_stored_encrypted(app: Flask, make_org: Any) -> None:
     make_org("maker", "manufacturer")
-    files = list(Path(app.config["DPP_KEYS_DIR"]).rglob("*.pem"))
+    files = list((Path(app.config["DPP_KEYS_DIR"]) / "maker").glob("*.pem"))
     assert len(files) == 1
     pem = files[0].read_bytes()
     assert pem.startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")

@@ -1,0 +1,85 @@
+"""Build the offline bundle of a passport: checkpoint, entries with proofs, keys, DID documents."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import orjson
+from sqlmodel import Session, col, select
+
+from passport.core.access import Tier, readable_tiers
+from passport.core.bundle import BUNDLE_FORMAT
+from passport.core.did import did_document
+from passport.core.kinds import KEY_KINDS
+from passport.core.merkle import inclusion_proof
+from passport.services.context import ServiceContext
+from passport.services.ledger import StoredNodes
+from passport.services.orgs import get_organisation, published_keys
+from passport.services.passports import load_passport
+from passport.services.publisher import Publisher
+from passport.services.tokens import Caller
+from passport.tables import HistoryEntryRow, LedgerEntryRow, RestrictedCredentialRow
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def build_bundle(
+    sess: Session, ctx: ServiceContext, publisher: Publisher, caller: Caller | None, path: str
+) -> dict[str, Any]:
+    """Return everything an auditor needs to verify the passport's history offline."""
+    link, passport = load_passport(sess, path)
+    history = sess.exec(
+        select(HistoryEntryRow)
+        .where(HistoryEntryRow.passport_id == passport.id)
+        .order_by(col(HistoryEntryRow.sequence))
+    ).all()
+    indices = [h.ledger_index for h in history if h.ledger_index is not None]
+    published = publisher.covering(max(indices))
+    issuers = {orjson.loads(h.credential)["issuer"] for h in history}
+    key_rows = sess.exec(
+        select(LedgerEntryRow)
+        .where(col(LedgerEntryRow.kind).in_([k.value for k in KEY_KINDS]))
+        .where(col(LedgerEntryRow.idx) < published.size)
+        .order_by(col(LedgerEntryRow.idx))
+    ).all()
+    keys = [r for r in key_rows if orjson.loads(r.entry)["key"]["controller"] in issuers]
+    reader = StoredNodes(sess)
+    entries = []
+    logged = sess.exec(select(LedgerEntryRow).where(col(LedgerEntryRow.idx).in_(indices))).all()
+    for index, raw in [(r.idx, r.entry) for r in [*keys, *logged]]:
+        proof = inclusion_proof(index, published.size, reader)
+        entries.append({"index": index, "entry": raw.decode(), "proof": [_b64(h) for h in proof]})
+    tiers = readable_tiers(caller.roles if caller else ())
+    if caller is not None and caller.org_id == passport.org_id:
+        tiers = frozenset(Tier)
+    by_sequence = {h.sequence: h.ledger_index for h in history}
+    restricted = [
+        {
+            "index": by_sequence[r.sequence],
+            "tier": r.tier,
+            "credential": orjson.loads(r.credential),
+        }
+        for r in sess.exec(
+            select(RestrictedCredentialRow)
+            .where(RestrictedCredentialRow.passport_id == passport.id)
+            .where(col(RestrictedCredentialRow.tier).in_([t.value for t in tiers]))
+            .order_by(col(RestrictedCredentialRow.sequence), col(RestrictedCredentialRow.tier))
+        ).all()
+    ]
+    documents = {}
+    for did in sorted(issuers):
+        slug = did.rsplit(":", 1)[-1]
+        org = get_organisation(sess, slug)
+        documents[did] = did_document(did, published_keys(sess, org.id))
+    return {
+        "format": BUNDLE_FORMAT,
+        "passport": link.uri(ctx.base_url),
+        "log": {"origin": publisher.key.name, "verifier_key": publisher.key.verifier},
+        "checkpoint": published.note.decode(),
+        "entries": entries,
+        "restricted": restricted,
+        "did_documents": documents,
+    }

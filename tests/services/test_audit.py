@@ -1,0 +1,198 @@
+"""`dpp audit` on a real database: it passes when all is well and names the entry otherwise."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy import text
+from sqlmodel import SQLModel
+
+from passport import db
+from tests.conftest import bearer, example
+
+
+@pytest.fixture
+def populated(app: Flask, client: FlaskClient, make_org: Any) -> dict[str, Any]:
+    """A log with keys, 12 passports (bulk and single), a correction and checkpoints."""
+    maker = make_org("maker", "manufacturer")
+    make_org("fixer", "repairer")
+    rows = [example("textile") for _ in range(6)] + [example("mattress") for _ in range(4)]
+    assert (
+        client.post("/api/v1/passports:bulk", json=rows, headers=bearer(maker)).status_code == 201
+    )
+    one = client.post(
+        "/api/v1/passports?wait=checkpoint", json=example("textile"), headers=bearer(maker)
+    )
+    product = example("textile")["product"]
+    product["name"] = "Corrected name"
+    corrected = client.post(
+        f"/api/v1/passports/{one.get_json()['id']}/versions?wait=checkpoint",
+        json={"product": product},
+        headers=bearer(maker),
+    )
+    assert corrected.status_code == 201
+    return {"maker": maker, "id": one.get_json()["id"]}
+
+
+def run_audit(runner: FlaskCliRunner) -> Any:
+    return runner.invoke(args=["audit", "--workers", "2"])
+
+
+def sql(app: Flask, statement: str, **params: Any) -> None:
+    with app.app_context(), db.engine().begin() as conn:
+        conn.execute(text(statement), params)
+
+
+def flip(data: bytes, at: int) -> bytes:
+    return data[:at] + bytes([data[at] ^ 0x01]) + data[at + 1 :]
+
+
+def test_audit_passes_on_a_healthy_log(runner: FlaskCliRunner, populated: dict[str, Any]) -> None:
+    result = run_audit(runner)
+    assert result.exit_code == 0, result.output
+    assert "audit passed" in result.output
+
+
+def _entry(app: Flask, index: int) -> bytes:
+    with app.app_context(), db.engine().connect() as conn:
+        return bytes(
+            conn.execute(
+                text("SELECT entry FROM ledger_entry WHERE idx = :i"), {"i": index}
+            ).scalar_one()
+        )
+
+
+TAMPERS: dict[str, tuple[Callable[[Flask], None], str]] = {}
+
+
+def tamper(name: str, expect: str) -> Callable[[Callable[[Flask], None]], Callable[[Flask], None]]:
+    def register(func: Callable[[Flask], None]) -> Callable[[Flask], None]:
+        TAMPERS[name] = (func, expect)
+        return func
+
+    return register
+
+
+@tamper("entry byte", "entry 5")
+def _change_entry(app: Flask) -> None:
+    raw = _entry(app, 5)
+    at = raw.index(b'"mass_g":') + 10
+    sql(app, "UPDATE ledger_entry SET entry = :e WHERE idx = 5", e=flip(raw, at))
+
+
+@tamper("served credential byte", "entry 6")
+def _change_history(app: Flask) -> None:
+    with app.app_context(), db.engine().connect() as conn:
+        cred = conn.execute(
+            text("SELECT credential FROM history_entry WHERE ledger_index = 6")
+        ).scalar_one()
+    changed = cred.replace('"mass_g":', '"mass_g":1', 1)
+    sql(app, "UPDATE history_entry SET credential = :c WHERE ledger_index = 6", c=changed)
+
+
+@tamper("restricted credential byte", "entry 7")
+def _change_restricted(app: Flask) -> None:
+    with app.app_context(), db.engine().connect() as conn:
+        pid, seq, _cred = conn.execute(
+            text(
+                "SELECT passport_id, sequence, credential FROM history_entry WHERE ledger_index = 7"
+            )
+        ).one()
+        restricted = conn.execute(
+            text(
+                "SELECT tier, credential FROM restricted_credential WHERE passport_id = :p AND sequence = :s"
+            ),
+            {"p": pid, "s": seq},
+        ).first()
+    tier, body = restricted
+    sql(
+        app,
+        "UPDATE restricted_credential SET credential = :c WHERE passport_id = :p AND sequence = :s AND tier = :t",
+        c=body.replace('"salt":"', '"salt":"A', 1),
+        p=pid,
+        s=seq,
+        t=tier,
+    )
+
+
+@tamper("deleted entry", "entry 4")
+def _delete(app: Flask) -> None:
+    sql(app, "DELETE FROM ledger_entry WHERE idx = 4")
+
+
+@tamper("swapped entries", "entry 3")
+def _swap(app: Flask) -> None:
+    a, b = _entry(app, 3), _entry(app, 8)
+    sql(app, "UPDATE ledger_entry SET entry = :e WHERE idx = 3", e=b)
+    sql(app, "UPDATE ledger_entry SET entry = :e WHERE idx = 8", e=a)
+
+
+@tamper("node hash", "entry 8")
+def _node(app: Flask) -> None:
+    sql(app, "UPDATE ledger_node SET hash = :h WHERE level = 2 AND idx = 2", h=b"\x00" * 32)
+
+
+@tamper("replaced checkpoint", "checkpoint")
+def _checkpoint(app: Flask) -> None:
+    with app.app_context(), db.engine().connect() as conn:
+        size, note = conn.execute(
+            text("SELECT size, note FROM checkpoint ORDER BY size LIMIT 1")
+        ).one()
+    lines = note.split("\n")
+    lines[2] = "A" * 43 + "="
+    sql(app, "UPDATE checkpoint SET note = :n WHERE size = :s", n="\n".join(lines), s=size)
+
+
+@pytest.mark.parametrize("name", sorted(TAMPERS))
+def test_audit_names_what_was_tampered(
+    app: Flask, runner: FlaskCliRunner, populated: dict[str, Any], name: str
+) -> None:
+    func, expect = TAMPERS[name]
+    func(app)
+    result = run_audit(runner)
+    assert result.exit_code == 1, result.output
+    assert "AUDIT FAILED" in result.output
+    assert expect in result.output, result.output
+
+
+def snapshot(app: Flask) -> dict[str, list[dict[str, Any]]]:
+    """Copy every table's rows: what a database backup holds."""
+    with app.app_context(), db.engine().connect() as conn:
+        return {
+            table.name: [dict(row._mapping) for row in conn.execute(table.select())]
+            for table in SQLModel.metadata.sorted_tables
+        }
+
+
+def restore(app: Flask, saved: dict[str, list[dict[str, Any]]]) -> None:
+    """Put a backup back: every table emptied and refilled."""
+    tables = SQLModel.metadata.sorted_tables
+    with app.app_context(), db.engine().begin() as conn:
+        for table in reversed(tables):
+            conn.execute(table.delete())
+        for table in tables:
+            if saved[table.name]:
+                conn.execute(table.insert(), saved[table.name])
+
+
+def test_audit_catches_a_fork_from_a_restored_copy(
+    app: Flask, client: FlaskClient, runner: FlaskCliRunner, populated: dict[str, Any]
+) -> None:
+    backup = snapshot(app)
+    maker = bearer(populated["maker"])
+    more = client.post("/api/v1/passports?wait=checkpoint", json=example("mattress"), headers=maker)
+    assert more.status_code == 201
+    restore(app, backup)
+    other = client.post("/api/v1/passports", json=example("textile"), headers=maker)
+    assert other.status_code == 201  # the write lands; signing a checkpoint over it is refused
+    refused = client.post(
+        "/api/v1/passports?wait=checkpoint", json=example("textile"), headers=maker
+    )
+    assert refused.status_code == 503
+    result = run_audit(runner)
+    assert result.exit_code == 1, result.output
+    assert "kept beside the log key" in result.output, result.output
