@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -63,16 +62,10 @@ def audit_command(workers: int | None) -> None:
 @click.option("--log-key", required=True, help="The log's verifier key, pinned out of band")
 def verify_command(bundle: Path, log_key: str) -> None:
     """Verify an offline bundle: no database, no network; name the first step that fails."""
-    from passport.core.bundle import BundleInvalid, verify_bundle
+    from passport.core.bundle import BundleInvalid, verify_bundle_bytes
 
     try:
-        data = json.loads(bundle.read_bytes())
-        if not isinstance(data, dict):
-            raise ValueError("not a JSON object")
-        history = verify_bundle(data, log_key=log_key)
-    except ValueError as exc:
-        click.echo(f"NOT VERIFIED at step 1 bundle format: {exc}", err=True)
-        sys.exit(1)
+        history = verify_bundle_bytes(bundle.read_bytes(), log_key=log_key)
     except BundleInvalid as exc:
         click.echo(f"NOT VERIFIED at step {exc.detail}", err=True)
         sys.exit(1)

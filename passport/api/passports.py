@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import current_app, request
+from flask import Response, current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -14,6 +14,7 @@ from passport.api.auth import authenticated, optional_caller, required_caller
 from passport.api.bulk import BULK_REQUEST_BODY, read_bulk_rows
 from passport.api.ledger import b64
 from passport.api.schemas import BulkOut, BundleOut, CorrectionIn, PassportIn, PassportOut, WaitArgs
+from passport.core.canonical import canonicalize
 from passport.services import issuing, passports, proofs
 from passport.services.bundle import build_bundle
 from passport.services.context import ServiceContext
@@ -127,9 +128,13 @@ class PassportBundle(MethodView):
     """The offline bundle of a passport."""
 
     @blp.response(200, BundleOut)
-    def get(self, passport_id: str) -> dict[str, Any]:
-        """Return checkpoint, entries with inclusion proofs, keys, DID documents, readable tiers."""
-        return build_bundle(db.session(), ctx(), publisher(), optional_caller(), passport_id)
+    def get(self, passport_id: str) -> Response:
+        """Return checkpoint, entries with inclusion proofs, keys, DID documents, readable tiers.
+
+        The body is the bundle's JCS bytes: save it as it comes and `dpp verify` it.
+        """
+        bundle = build_bundle(db.session(), ctx(), publisher(), optional_caller(), passport_id)
+        return Response(canonicalize(bundle), mimetype="application/json")
 
 
 @blp.route("/passports/<path:passport_id>/versions")

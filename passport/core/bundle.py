@@ -12,10 +12,12 @@ from typing import Any, Literal
 from passport.core.canonical import canonicalize
 from passport.core.credentials import check_restricted
 from passport.core.dataintegrity import verify_credential
+from passport.core.did import PublishedKey, did_document
 from passport.core.errors import LedgerInconsistent, PassportError, SignatureInvalid
 from passport.core.keylog import KeyHistory
 from passport.core.kinds import KEY_KINDS, EntryKind
 from passport.core.merkle import leaf_hash, verify_inclusion
+from passport.core.multibase import decode_multikey
 from passport.core.note import open_checkpoint, parse_verifier_key
 
 BUNDLE_FORMAT = "dpp-ledger-bundle/v1"
@@ -73,14 +75,31 @@ def _step(name: str) -> Any:
     return _Guard()
 
 
+BUNDLE_KEYS = {"format", "passport", "log", "checkpoint", "entries", "restricted", "did_documents"}
+
+
+def _exact_keys(item: Any, keys: set[str], what: str) -> None:
+    if not isinstance(item, Mapping) or set(item) != keys:
+        raise LedgerInconsistent(f"{what} must have exactly the members {sorted(keys)}")
+
+
+def _b64(text: Any) -> bytes:
+    """Decode canonical standard base64 (re-encoding must give the same text)."""
+    raw = base64.b64decode(text, validate=True)
+    if base64.b64encode(raw).decode() != text:
+        raise LedgerInconsistent("hash is not canonical base64")
+    return raw
+
+
 def _entries(bundle: Mapping[str, Any], size: int, root: bytes) -> list[LoggedEntry]:
     found: dict[int, LoggedEntry] = {}
     for item in bundle["entries"]:
+        _exact_keys(item, {"index", "entry", "proof"}, "an entry")
         index, text = item["index"], item["entry"]
         if type(index) is not int or not isinstance(text, str) or index in found:
             raise LedgerInconsistent(f"entry {index!r}: malformed or repeated")
         raw = text.encode()
-        proof = [base64.b64decode(h, validate=True) for h in item["proof"]]
+        proof = [_b64(h) for h in item["proof"]]
         digest = leaf_hash(raw)
         verify_inclusion(index=index, size=size, leaf_hash=digest, proof=proof, root=root)
         body = json.loads(raw)
@@ -90,6 +109,20 @@ def _entries(bundle: Mapping[str, Any], size: int, root: bytes) -> list[LoggedEn
             raise LedgerInconsistent(f"entry {index}: unknown entry version or kind")
         found[index] = LoggedEntry(index, body["kind"], body, digest)
     return [found[i] for i in sorted(found)]
+
+
+def verify_bundle_bytes(raw: bytes, *, log_key: str) -> VerifiedHistory:
+    """Verify a bundle file: it must be exactly its JCS form, so no byte can change unnoticed."""
+    with _step("1 bundle format"):
+        try:
+            bundle = json.loads(raw)
+        except ValueError as exc:
+            raise LedgerInconsistent(f"not JSON ({exc})") from None
+        if not isinstance(bundle, dict):
+            raise LedgerInconsistent("not a JSON object")
+        if canonicalize(bundle) != raw:
+            raise LedgerInconsistent("not in canonical (JCS) form, as the service serves it")
+    return verify_bundle(bundle, log_key=log_key)
 
 
 def verify_bundle(bundle: Mapping[str, Any], *, log_key: str) -> VerifiedHistory:
@@ -117,13 +150,18 @@ def verify_bundle(bundle: Mapping[str, Any], *, log_key: str) -> VerifiedHistory
     with _step("6 restricted credentials against the logged digests"):
         by_index = {e.index: e for e in versions}
         tiers = set()
-        for item in bundle.get("restricted", []):
+        for item in bundle["restricted"]:
+            _exact_keys(item, {"index", "tier", "credential"}, "a restricted credential")
+            if item["tier"] != item["credential"].get("accessTier"):
+                raise SignatureInvalid(f"entry {item['index']}: tier label does not match")
             public = by_index[item["index"]].body["credential"]
             check_restricted(public, item["credential"])
             _verify_signed(item["credential"], keys, item["index"])
             tiers.add(str(item["credential"].get("accessTier")))
     with _step("7 chain of versions"):
         _check_chain(passport, versions)
+    with _step("8 DID documents against the logged keys"):
+        _check_documents(bundle["did_documents"], entries, versions)
     return VerifiedHistory(
         passport=passport,
         tree_size=checkpoint.size,
@@ -169,3 +207,24 @@ def _check_chain(passport: str, versions: tuple[LoggedEntry, ...]) -> None:
             if credential.get("supersedes") != previous.body["credential"]["id"]:
                 raise LedgerInconsistent(f"entry {entry.index}: supersedes the wrong version")
         previous = entry
+
+
+def _check_documents(
+    documents: Any, entries: list[LoggedEntry], versions: tuple[LoggedEntry, ...]
+) -> None:
+    """Each issuer's DID document lists exactly the keys the log registered for it."""
+    issuers = {v.body["credential"]["issuer"] for v in versions}
+    if not isinstance(documents, Mapping) or set(documents) != issuers:
+        raise LedgerInconsistent("the bundle must hold one DID document per issuer")
+    for did, document in documents.items():
+        keys = [
+            PublishedKey(
+                e.body["key"]["id"].split("#", 1)[1],
+                decode_multikey(e.body["key"]["publicKeyMultibase"]),
+                False,
+            )
+            for e in entries
+            if e.kind == EntryKind.KEY_REGISTERED and e.body["key"]["controller"] == did
+        ]
+        if document != did_document(did, keys):
+            raise LedgerInconsistent(f"the DID document of {did} differs from the logged keys")

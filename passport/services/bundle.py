@@ -10,12 +10,12 @@ from sqlmodel import Session, col, select
 
 from passport.core.access import Tier, readable_tiers
 from passport.core.bundle import BUNDLE_FORMAT
-from passport.core.did import did_document
-from passport.core.kinds import KEY_KINDS
+from passport.core.did import PublishedKey, did_document
+from passport.core.kinds import KEY_KINDS, EntryKind
 from passport.core.merkle import inclusion_proof
+from passport.core.multibase import decode_multikey
 from passport.services.context import ServiceContext
 from passport.services.ledger import StoredNodes
-from passport.services.orgs import get_organisation, published_keys
 from passport.services.passports import load_passport
 from passport.services.publisher import Publisher
 from passport.services.tokens import Caller
@@ -69,11 +69,22 @@ def build_bundle(
             .order_by(col(RestrictedCredentialRow.sequence), col(RestrictedCredentialRow.tier))
         ).all()
     ]
-    documents = {}
-    for did in sorted(issuers):
-        slug = did.rsplit(":", 1)[-1]
-        org = get_organisation(sess, slug)
-        documents[did] = did_document(did, published_keys(sess, org.id))
+    # The documents are built from the logged key entries in this bundle, so they match it.
+    documents = {
+        did: did_document(
+            did,
+            [
+                PublishedKey(
+                    k["id"].split("#", 1)[1], decode_multikey(k["publicKeyMultibase"]), False
+                )
+                for k in (
+                    orjson.loads(r.entry)["key"] for r in keys if r.kind == EntryKind.KEY_REGISTERED
+                )
+                if k["controller"] == did
+            ],
+        )
+        for did in sorted(issuers)
+    }
     return {
         "format": BUNDLE_FORMAT,
         "passport": link.uri(ctx.base_url),

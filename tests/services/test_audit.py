@@ -104,14 +104,16 @@ def _change_restricted(app: Flask) -> None:
         ).one()
         restricted = conn.execute(
             text(
-                "SELECT tier, credential FROM restricted_credential WHERE passport_id = :p AND sequence = :s"
+                "SELECT tier, credential FROM restricted_credential"
+                " WHERE passport_id = :p AND sequence = :s"
             ),
             {"p": pid, "s": seq},
         ).first()
     tier, body = restricted
     sql(
         app,
-        "UPDATE restricted_credential SET credential = :c WHERE passport_id = :p AND sequence = :s AND tier = :t",
+        "UPDATE restricted_credential SET credential = :c"
+        " WHERE passport_id = :p AND sequence = :s AND tier = :t",
         c=body.replace('"salt":"', '"salt":"A', 1),
         p=pid,
         s=seq,
