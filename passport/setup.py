@@ -18,9 +18,9 @@ from passport.services.publisher import Publisher
 def initialise(app: Flask) -> int:
     """Migrate, create the log key if missing, log what predates the ledger; return how many."""
     ctx: ServiceContext = app.extensions["passport.services"]
-    migrate.upgrade(db.engine())
+    migrate.upgrade(db.engine_of(app))
     ensure_log_key(Path(app.config["DPP_KEYS_DIR"]), app.config["DPP_KEY_PASSPHRASE_BYTES"])
-    with Session(db.engine(), expire_on_commit=False) as sess:
+    with Session(db.engine_of(app), expire_on_commit=False) as sess:
         added = backfill(sess, ctx.base_url)
     return added
 
@@ -29,7 +29,7 @@ def check_startup(app: Flask) -> None:
     """Refuse to serve unless the stored tree matches the last checkpoint the log key signed."""
     publisher: Publisher = app.extensions["passport.publisher"]
     note = read_witness(publisher.keys_dir)
-    with Session(db.engine()) as sess:
+    with Session(db.engine_of(app)) as sess:
         if note is not None:
             check_against(sess, note, publisher.key)
         from passport.services.checkpoints import latest

@@ -156,6 +156,8 @@ def verify_consistency(
     _check_hashes(proof)
     if old_size < 0 or new_size < old_size:
         raise LedgerInconsistent(f"consistency: sizes {old_size} -> {new_size} go backwards")
+    if old_size == 0:
+        raise LedgerInconsistent("consistency: nothing to prove from an empty tree")
     if old_size == new_size:
         if proof:
             raise LedgerInconsistent("consistency: equal sizes need an empty proof")
@@ -163,8 +165,6 @@ def verify_consistency(
             raise LedgerInconsistent("consistency: equal sizes with different roots")
         return
     _check_hashes((), old_root, new_root)
-    if old_size == 0:
-        raise LedgerInconsistent("consistency: nothing to prove from an empty tree")
     if not proof:
         raise LedgerInconsistent("consistency: empty proof")
     path = list(proof)

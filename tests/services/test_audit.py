@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -198,3 +199,68 @@ def test_audit_catches_a_fork_from_a_restored_copy(
     result = run_audit(runner)
     assert result.exit_code == 1, result.output
     assert "kept beside the log key" in result.output, result.output
+
+
+def test_compromised_key_voids_later_entries(
+    app: Flask, client: FlaskClient, runner: FlaskCliRunner, populated: dict[str, Any]
+) -> None:
+    with app.app_context(), db.engine().connect() as conn:
+        key_id = conn.execute(text("SELECT key_id FROM org_key ORDER BY id LIMIT 1")).scalar_one()
+        first_use = conn.execute(text("SELECT min(ledger_index) FROM history_entry")).scalar_one()
+    revoked = runner.invoke(
+        args=["key", "revoke", "maker", key_id, "--compromised-since", str(first_use + 2)]
+    )
+    assert revoked.exit_code == 0, revoked.output
+    result = run_audit(runner)
+    assert result.exit_code == 1, result.output
+    assert f"entry {first_use + 2}:" in result.output
+    assert "compromised" in result.output
+
+
+def test_audit_passes_after_key_rotation(
+    client: FlaskClient, runner: FlaskCliRunner, populated: dict[str, Any]
+) -> None:
+    assert runner.invoke(args=["key", "rotate", "maker"]).exit_code == 0
+    maker = bearer(populated["maker"])
+    response = client.post(
+        "/api/v1/passports?wait=checkpoint", json=example("textile"), headers=maker
+    )
+    assert response.status_code == 201
+    result = run_audit(runner)
+    assert result.exit_code == 0, result.output
+
+
+def test_backfill_logs_what_predates_the_ledger(
+    app: Flask, runner: FlaskCliRunner, populated: dict[str, Any]
+) -> None:
+    """A database from before the ledger (rows, no log) gets every key and version logged."""
+    for statement in (
+        "UPDATE history_entry SET ledger_index = NULL",
+        "DELETE FROM checkpoint",
+        "DELETE FROM ledger_node",
+        "DELETE FROM ledger_entry",
+        "UPDATE ledger_head SET size = 0",
+    ):
+        sql(app, statement)
+    witness = Path(app.config["DPP_KEYS_DIR"]) / "_log" / "latest-checkpoint"
+    witness.unlink()
+    result = runner.invoke(args=["init"])
+    assert result.exit_code == 0, result.output
+    assert "logged 14 entries that predate the ledger" in result.output  # 2 keys + 12 versions
+    audited = run_audit(runner)
+    assert audited.exit_code == 0, audited.output
+
+
+def test_serving_is_refused_when_the_database_is_behind(
+    app: Flask, client: FlaskClient, populated: dict[str, Any]
+) -> None:
+    from passport.core.errors import LedgerInconsistent
+    from passport.setup import check_startup
+
+    backup = snapshot(app)
+    maker = bearer(populated["maker"])
+    client.post("/api/v1/passports?wait=checkpoint", json=example("textile"), headers=maker)
+    check_startup(app)
+    restore(app, backup)
+    with pytest.raises(LedgerInconsistent, match="behind"):
+        check_startup(app)
