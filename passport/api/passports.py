@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,11 +16,14 @@ from passport.api.bulk import BULK_REQUEST_BODY, read_bulk_rows
 from passport.api.ledger import b64
 from passport.api.schemas import BulkOut, BundleOut, CorrectionIn, PassportIn, PassportOut, WaitArgs
 from passport.core.canonical import canonicalize
+from passport.core.errors import Conflict
 from passport.services import issuing, passports, proofs
 from passport.services.bundle import build_bundle
 from passport.services.context import ServiceContext
 from passport.services.history import PassportView
+from passport.services.idempotency import Idempotency, Remember, remembering, replay
 from passport.services.publisher import Publisher
+from passport.services.tokens import Caller
 
 blp = Blueprint(
     "passports", __name__, url_prefix="/api/v1", description="Digital product passports"
@@ -52,6 +56,44 @@ def _out(view: PassportView) -> dict[str, Any]:
     }
 
 
+IDEMPOTENCY = {
+    "parameters": [
+        {
+            "in": "header",
+            "name": "Idempotency-Key",
+            "required": False,
+            "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+            "description": "Retrying with the same key and body returns the first response "
+            "and never appends twice; the same key with another body is a 409.",
+        }
+    ]
+}
+
+
+def idempotent(
+    caller: Caller,
+    run: Callable[[Remember | None], dict[str, Any]],
+    response: Callable[[list[PassportView]], dict[str, Any]],
+) -> dict[str, Any]:
+    """Run a write once per Idempotency-Key; a retry gets the stored response."""
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return run(None)
+    idem = Idempotency.of(caller.org_id, key, request.method, request.full_path, request.get_data())
+    sess = db.session()
+    stored = replay(sess, idem)
+    sess.commit()
+    if stored is not None:
+        return stored
+    try:
+        return run(remembering(idem, response, now()))
+    except Conflict:
+        stored = replay(sess, idem)  # a concurrent retry won the race: answer as it did
+        if stored is None:
+            raise
+        return stored
+
+
 def publisher() -> Publisher:
     """Return the app's checkpoint publisher."""
     found: Publisher = current_app.extensions["passport.publisher"]
@@ -81,36 +123,58 @@ class Passports(MethodView):
     """Issue a passport."""
 
     @authenticated
-    @blp.doc(security=BEARER)
+    @blp.doc(security=BEARER, **IDEMPOTENCY)
     @blp.arguments(WaitArgs, location="query")
     @blp.arguments(PassportIn)
     @blp.response(201, PassportOut)
     def post(self, args: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
         """Issue a passport and return its signed credentials (manufacturers)."""
         caller = required_caller()
-        view = issuing.issue_passport(db.session(), ctx(), caller, data, at=now())
-        return _logged(view, args)
+
+        def run(remember: Remember | None) -> dict[str, Any]:
+            view = issuing.issue_passport(
+                db.session(), ctx(), caller, data, at=now(), remember=remember
+            )
+            return _logged(view, args)
+
+        return idempotent(caller, run, lambda views: _out(views[0]))
 
 
 @blp.route("/passports:bulk")
 class BulkPassports(MethodView):
     """Issue many passports at once."""
 
-    @blp.doc(security=BEARER, requestBody=BULK_REQUEST_BODY)
+    @authenticated
+    @blp.doc(security=BEARER, requestBody=BULK_REQUEST_BODY, **IDEMPOTENCY)
     @blp.response(201, BulkOut)
     def post(self) -> dict[str, Any]:
         """Issue up to 10,000 passports from a JSON array or CSV, all or nothing."""
         caller = required_caller()
+        request.get_data()  # cache the raw body first: the idempotency digest covers it
         rows = read_bulk_rows(request, ctx())
-        views = issuing.issue_passports(
-            db.session(), ctx(), caller, rows.rows, row_errors=rows.errors, at=now()
-        )
-        publisher().after_write()
-        items = [
-            {"id": v.id, "uri": v.uri, "version": v.version, "ledger_index": v.ledger_index}
-            for v in views
-        ]
-        return {"count": len(items), "passports": items}
+
+        def run(remember: Remember | None) -> dict[str, Any]:
+            views = issuing.issue_passports(
+                db.session(),
+                ctx(),
+                caller,
+                rows.rows,
+                row_errors=rows.errors,
+                at=now(),
+                remember=remember,
+            )
+            publisher().after_write()
+            return _bulk_out(views)
+
+        return idempotent(caller, run, _bulk_out)
+
+
+def _bulk_out(views: list[PassportView]) -> dict[str, Any]:
+    items = [
+        {"id": v.id, "uri": v.uri, "version": v.version, "ledger_index": v.ledger_index}
+        for v in views
+    ]
+    return {"count": len(items), "passports": items}
 
 
 @blp.route("/passports/<path:passport_id>")
@@ -142,14 +206,24 @@ class PassportVersions(MethodView):
     """Correct a passport."""
 
     @authenticated
-    @blp.doc(security=BEARER)
+    @blp.doc(security=BEARER, **IDEMPOTENCY)
     @blp.arguments(WaitArgs, location="query")
     @blp.arguments(CorrectionIn)
     @blp.response(201, PassportOut)
     def post(self, args: dict[str, Any], data: dict[str, Any], passport_id: str) -> dict[str, Any]:
         """Issue a new version superseding the current one (the issuing manufacturer only)."""
         caller = required_caller()
-        view = passports.correct_passport(
-            db.session(), ctx(), caller, passport_id, data["product"], at=now()
-        )
-        return _logged(view, args)
+
+        def run(remember: Remember | None) -> dict[str, Any]:
+            view = passports.correct_passport(
+                db.session(),
+                ctx(),
+                caller,
+                passport_id,
+                data["product"],
+                at=now(),
+                remember=remember,
+            )
+            return _logged(view, args)
+
+        return idempotent(caller, run, lambda views: _out(views[0]))

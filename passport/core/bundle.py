@@ -128,7 +128,8 @@ def verify_bundle_bytes(raw: bytes, *, log_key: str) -> VerifiedHistory:
 def verify_bundle(bundle: Mapping[str, Any], *, log_key: str) -> VerifiedHistory:
     """Run the auditor's steps on `bundle`; return the verified history or name the failing step."""
     with _step("1 bundle format"):
-        if bundle.get("format") != BUNDLE_FORMAT:
+        _exact_keys(bundle, BUNDLE_KEYS, "a bundle")
+        if bundle["format"] != BUNDLE_FORMAT:
             raise LedgerInconsistent(f"expected format {BUNDLE_FORMAT!r}")
         passport = bundle["passport"]
     with _step("2 checkpoint signature"):
@@ -136,6 +137,8 @@ def verify_bundle(bundle: Mapping[str, Any], *, log_key: str) -> VerifiedHistory
         checkpoint = open_checkpoint(
             bundle["checkpoint"].encode(), name=name, public_key=public_key
         )
+        if bundle["log"] != {"origin": name, "verifier_key": log_key}:
+            raise SignatureInvalid("the bundle names another log than the pinned key")
     with _step("3 inclusion and canonical form of each entry"):
         entries = _entries(bundle, checkpoint.size, checkpoint.root_hash)
     keys = KeyHistory()

@@ -25,6 +25,7 @@ from passport.services.history import (
     signer_for,
     view_of,
 )
+from passport.services.idempotency import Remember
 from passport.services.ledger import begin_write
 from passport.services.tokens import Caller
 from passport.tables import PassportRow
@@ -94,10 +95,12 @@ def issue_passports(
     at: datetime,
     row_errors: Mapping[int, Mapping[str, list[str]]] | None = None,
     progress: Progress | None = None,
+    remember: Remember | None = None,
 ) -> list[PassportView]:
     """Issue every request or none; a bad or duplicate row raises BulkRejected naming it.
 
     A request that is None was already refused by the caller, whose `row_errors` name why.
+    `remember` runs inside the write transaction (idempotency records).
     """
     issuer = require_role(caller, Role.MANUFACTURER)
     if not requests:
@@ -152,7 +155,7 @@ def issue_passports(
         if progress is not None and done % 100 == 0:
             progress(100)
     sess.commit()  # end the reading transaction; the writing one starts under the lock
-    views = _store(sess, issuer, prepared, views, signed_versions, at=at)
+    views = _store(sess, issuer, prepared, views, signed_versions, at=at, remember=remember)
     if progress is not None:
         progress(len(prepared) % 100)
     return views
@@ -166,6 +169,7 @@ def _store(
     signed: Sequence[SignedVersion],
     *,
     at: datetime,
+    remember: Remember | None,
 ) -> list[PassportView]:
     passports = [
         {
@@ -186,6 +190,8 @@ def _store(
         if passports:
             sess.execute(insert(PassportRow), passports)
         logged = record_versions(sess, views, signed, EntryKind.PASSPORT_ISSUED, at=at)
+        if remember is not None:
+            remember(sess, logged)
         sess.commit()
     except IntegrityError:
         sess.rollback()
@@ -203,10 +209,11 @@ def issue_passport(
     request: Mapping[str, Any],
     *,
     at: datetime,
+    remember: Remember | None = None,
 ) -> PassportView:
     """Issue one passport; a used identifier is a Conflict, bad fields an InvalidInput."""
     try:
-        return issue_passports(sess, ctx, caller, [request], at=at)[0]
+        return issue_passports(sess, ctx, caller, [request], at=at, remember=remember)[0]
     except BulkRejected as exc:
         errors = exc.rows[1]
         if set(errors) == {"id"}:

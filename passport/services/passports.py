@@ -24,6 +24,7 @@ from passport.services.history import (
     signer_for,
     view_of,
 )
+from passport.services.idempotency import Remember
 from passport.services.ledger import begin_write
 from passport.services.tokens import Caller
 from passport.tables import HistoryEntryRow, PassportRow, RestrictedCredentialRow
@@ -91,6 +92,7 @@ def correct_passport(
     product: Mapping[str, Any],
     *,
     at: datetime,
+    remember: Remember | None = None,
 ) -> PassportView:
     """Issue a new version that supersedes the current one; nothing is edited in place."""
     issuer = require_role(caller, Role.MANUFACTURER)
@@ -134,6 +136,8 @@ def correct_passport(
     try:
         begin_write(sess)
         [logged] = record_versions(sess, [view], [signed], EntryKind.PASSPORT_CORRECTED, at=at)
+        if remember is not None:
+            remember(sess, [logged])
         sess.commit()
     except IntegrityError:
         sess.rollback()
