@@ -10,6 +10,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKeyConstraint,
     LargeBinary,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -175,3 +176,9 @@ class IdempotencyRow(SQLModel, table=True):
     status: int
     response: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime = Field(sa_column=_when())
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """Return the Core table of a model, for bulk inserts that skip the ORM."""
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    return table

@@ -19,7 +19,7 @@ from passport.services.context import ServiceContext
 from passport.services.ledger import NewEntry, append
 from passport.services.orgs import current_key_id, signing_method
 from passport.services.tokens import Caller
-from passport.tables import HistoryEntryRow, RestrictedCredentialRow
+from passport.tables import HistoryEntryRow, RestrictedCredentialRow, table_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +118,8 @@ def record_versions(
             }
             for tier, jcs in version.restricted_jcs.items()
         ]
-    sess.execute(insert(HistoryEntryRow), entries)
+    connection = sess.connection()  # Core inserts: thousands of rows, no ORM bookkeeping
+    connection.execute(insert(table_of(HistoryEntryRow)), entries)
     if restricted:
-        sess.execute(insert(RestrictedCredentialRow), restricted)
+        connection.execute(insert(table_of(RestrictedCredentialRow)), restricted)
     return [replace(view, ledger_index=index) for view, index in zip(views, indices, strict=True)]

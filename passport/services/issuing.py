@@ -28,7 +28,7 @@ from passport.services.history import (
 from passport.services.idempotency import Remember
 from passport.services.ledger import begin_write
 from passport.services.tokens import Caller
-from passport.tables import PassportRow
+from passport.tables import PassportRow, table_of
 
 Progress = Callable[[int], None]
 
@@ -188,7 +188,7 @@ def _store(
     try:
         begin_write(sess)
         if passports:
-            sess.execute(insert(PassportRow), passports)
+            sess.connection().execute(insert(table_of(PassportRow)), passports)
         logged = record_versions(sess, views, signed, EntryKind.PASSPORT_ISSUED, at=at)
         if remember is not None:
             remember(sess, logged)

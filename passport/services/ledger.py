@@ -6,12 +6,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, tuple_, update
+from sqlalchemy import and_, insert, or_, update
 from sqlmodel import Session, col, select
 
 from passport.core.errors import LedgerInconsistent, NotFound
 from passport.core.merkle import leaf_hash, node_hash
-from passport.tables import LedgerEntryRow, LedgerHeadRow, LedgerNodeRow
+from passport.tables import LedgerEntryRow, LedgerHeadRow, LedgerNodeRow, table_of
 
 HEAD_ID = 1
 NodeId = tuple[int, int]
@@ -57,14 +57,20 @@ def read_nodes(sess: Session, ids: Sequence[NodeId]) -> dict[NodeId, bytes]:
     """Return the stored hashes of the perfect subtrees `ids` in one query."""
     found: dict[NodeId, bytes] = {}
     wanted = list(dict.fromkeys(ids))
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
+    by_level: dict[int, list[int]] = {}
+    for level, index in wanted:
+        by_level.setdefault(level, []).append(index)
+    # One `level = L AND idx IN (…)` term per level: both databases answer it from the
+    # primary key, where a row-value IN list can make SQLite scan the whole table.
+    clauses = [
+        and_(col(LedgerNodeRow.level) == level, col(LedgerNodeRow.idx).in_(indices))
+        for level, indices in by_level.items()
+    ]
+    if clauses:
         rows = sess.exec(
-            select(LedgerNodeRow).where(
-                tuple_(col(LedgerNodeRow.level), col(LedgerNodeRow.idx)).in_(chunk)
-            )
+            select(LedgerNodeRow.level, LedgerNodeRow.idx, LedgerNodeRow.hash).where(or_(*clauses))
         ).all()
-        found.update({(r.level, r.idx): r.hash for r in rows})
+        found.update({(level, index): digest for level, index, digest in rows})
     missing = [i for i in wanted if i not in found]
     if missing:
         raise LedgerInconsistent(f"stored node hashes missing: {missing[:4]}")
@@ -104,8 +110,10 @@ def append(sess: Session, entries: Sequence[NewEntry], *, at: datetime) -> list[
                 "created_at": at,
             }
         )
-    sess.execute(insert(LedgerEntryRow), rows)
-    sess.execute(insert(LedgerNodeRow), node_rows)
+    # Core inserts on the session's connection: no ORM unit-of-work bookkeeping per row.
+    connection = sess.connection()
+    connection.execute(insert(table_of(LedgerEntryRow)), rows)
+    connection.execute(insert(table_of(LedgerNodeRow)), node_rows)
     sess.execute(
         update(LedgerHeadRow).where(col(LedgerHeadRow.id) == HEAD_ID).values(size=size + len(rows))
     )
