@@ -1,0 +1,106 @@
+"""Four processes appending at once; SIGKILL at random moments: the log stays whole."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import text
+from sqlmodel import Session
+
+from passport import db
+from passport.core.merkle import root
+from passport.services.audit import audit
+from passport.services.ledger import StoredNodes
+from tests.conftest import ROOT
+from tests.independent_log import leaf, mth
+
+
+def worker_env(app: Flask) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATABASE_URL": app.config["DATABASE_URL"],
+        "DPP_KEYS_DIR": app.config["DPP_KEYS_DIR"],
+        "DPP_KEY_PASSPHRASE": "test-passphrase",
+        "DPP_BASE_URL": app.config["DPP_BASE_URL"],
+    }
+
+
+def start(app: Flask, rounds: int, seed: int) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.workers.issuer", str(rounds), str(seed)],
+        cwd=ROOT,
+        env=worker_env(app),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def acknowledged(output: str) -> dict[str, int]:
+    """Map each acknowledged passport path to its ledger index."""
+    found = {}
+    for line in output.splitlines():
+        if line.startswith("ok "):
+            words = line.split()[1:]
+            found.update({words[i + 1]: int(words[i]) for i in range(0, len(words), 2)})
+    return found
+
+
+def check_log(app: Flask, acked: dict[str, int]) -> int:
+    """Contiguous, no duplicates, stored root = independent root; audit passes; acks present."""
+    with app.app_context(), Session(db.engine()) as sess:
+        indices = [r[0] for r in sess.execute(text("SELECT idx FROM ledger_entry ORDER BY idx"))]
+        assert indices == list(range(len(indices)))
+        entries = [
+            bytes(r[0]) for r in sess.execute(text("SELECT entry FROM ledger_entry ORDER BY idx"))
+        ]
+        assert root(len(entries), StoredNodes(sess)) == mth([leaf(e) for e in entries])
+        stored = dict(
+            sess.execute(text("SELECT passport_id, ledger_index FROM history_entry")).all()
+        )
+        for passport_id, index in acked.items():
+            assert stored.get(passport_id) == index, passport_id
+        publisher = app.extensions["passport.publisher"]
+        audit(sess, publisher.key, publisher.keys_dir, base_url=app.config["DPP_BASE_URL"])
+        return len(entries)
+
+
+@pytest.fixture
+def maker(app: Flask, make_org: Any) -> Flask:
+    make_org("maker", "manufacturer")
+    return app
+
+
+def test_four_processes_append_without_gaps_or_forks(maker: Flask) -> None:
+    workers = [start(maker, rounds=12, seed=seed) for seed in range(4)]
+    acked: dict[str, int] = {}
+    for worker in workers:
+        out, err = worker.communicate(timeout=240)
+        assert worker.returncode == 0, err
+        acked.update(acknowledged(out))
+    assert len(set(acked.values())) == len(acked)  # no index handed out twice
+    size = check_log(maker, acked)
+    assert size == 1 + len(acked)  # the key registration and every passport issued
+
+
+def test_sigkill_at_random_moments_loses_nothing_acknowledged(maker: Flask) -> None:
+    rng = random.Random(2026)
+    acked: dict[str, int] = {}
+    for _trial in range(20):
+        worker = start(maker, rounds=10_000, seed=rng.randrange(1 << 30))
+        assert worker.stdout is not None
+        assert worker.stdout.readline().strip() == "ready"
+        time.sleep(rng.uniform(0.05, 0.6))
+        worker.send_signal(signal.SIGKILL)
+        out, _err = worker.communicate(timeout=60)
+        acked.update(acknowledged(out))
+        check_log(maker, acked)  # after each "restart": whole, audited, nothing acked lost
+    assert len(acked) > 20
