@@ -5,6 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
+from passport.api.ledger import InclusionOut
 from passport.core.gs1 import Granularity
 
 CATEGORIES = ("textile", "mattress")
@@ -44,14 +45,10 @@ class CorrectionIn(ma.Schema):
     product = ProductField(required=True)
 
 
-class CoveredOut(ma.Schema):
+class CoveredOut(InclusionOut):
     """A checkpoint covering a new entry and the entry's inclusion proof in it."""
 
     checkpoint = ma.fields.String(metadata={"description": "C2SP signed note"})
-    index = ma.fields.Integer()
-    tree_size = ma.fields.Integer()
-    leaf_hash = ma.fields.String()
-    hashes = ma.fields.List(ma.fields.String())
 
 
 class WaitArgs(ma.Schema):

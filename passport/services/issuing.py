@@ -9,7 +9,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, tuple_
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from passport.core.access import Role, Tier
@@ -26,7 +25,7 @@ from passport.services.history import (
     view_of,
 )
 from passport.services.idempotency import Remember
-from passport.services.ledger import begin_write
+from passport.services.ledger import writing
 from passport.services.tokens import Caller
 from passport.tables import PassportRow, table_of
 
@@ -185,20 +184,12 @@ def _store(
         }
         for p in prepared
     ]
-    try:
-        begin_write(sess)
+    with writing(sess, conflict="an identifier was taken concurrently; nothing was stored"):
         if passports:
             sess.connection().execute(insert(table_of(PassportRow)), passports)
         logged = record_versions(sess, views, signed, EntryKind.PASSPORT_ISSUED, at=at)
         if remember is not None:
             remember(sess, logged)
-        sess.commit()
-    except IntegrityError:
-        sess.rollback()
-        raise Conflict("an identifier was taken concurrently; nothing was stored") from None
-    except BaseException:
-        sess.rollback()
-        raise
     return logged
 
 

@@ -8,12 +8,11 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from passport.core.access import Role, Tier, readable_tiers
 from passport.core.credentials import VersionClaim, sign_version
-from passport.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from passport.core.errors import Forbidden, InvalidInput, NotFound
 from passport.core.gs1 import DigitalLink, parse_path
 from passport.core.kinds import EntryKind
 from passport.services.context import ServiceContext
@@ -25,7 +24,7 @@ from passport.services.history import (
     view_of,
 )
 from passport.services.idempotency import Remember
-from passport.services.ledger import begin_write
+from passport.services.ledger import writing
 from passport.services.tokens import Caller
 from passport.tables import HistoryEntryRow, PassportRow, RestrictedCredentialRow
 
@@ -133,16 +132,8 @@ def correct_passport(
         signed=signed,
     )
     sess.commit()  # end the reading transaction; the writing one starts under the lock
-    try:
-        begin_write(sess)
+    with writing(sess, conflict="the passport changed concurrently; retry the new version"):
         [logged] = record_versions(sess, [view], [signed], EntryKind.PASSPORT_CORRECTED, at=at)
         if remember is not None:
             remember(sess, [logged])
-        sess.commit()
-    except IntegrityError:
-        sess.rollback()
-        raise Conflict("the passport changed concurrently; retry against the new version") from None
-    except BaseException:
-        sess.rollback()
-        raise
     return logged
