@@ -5,16 +5,18 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select as core_select
 from sqlmodel import Session, col, func, select
 
 from passport.core.canonical import canonicalize
-from passport.core.credentials import check_restricted, entry_bytes
+from passport.core.credentials import digest_sri, entry_bytes
 from passport.core.dataintegrity import verify_credential
 from passport.core.errors import LedgerInconsistent, PassportError, SignatureInvalid
 from passport.core.keylog import KeyHistory
@@ -50,6 +52,27 @@ class AuditFailed(LedgerInconsistent):
 
 
 @dataclass(frozen=True, slots=True)
+class Logged:
+    """What later checks need of a logged passport credential (not the whole credential)."""
+
+    subject: str
+    previous_entry: str | None
+    related: dict[str, str]  # restricted credential id -> digestSRI
+    public_key: bytes
+
+    @classmethod
+    def of(cls, credential: dict[str, Any], public_key: bytes) -> Logged:
+        """Keep the links of `credential`."""
+        related = {r["id"]: r["digestSRI"] for r in credential.get("relatedResource", [])}
+        return cls(
+            credential["credentialSubject"]["id"],
+            credential.get("previousEntry"),
+            related,
+            public_key,
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class AuditReport:
     """What a passing audit checked."""
 
@@ -58,13 +81,30 @@ class AuditReport:
     signatures: int
 
 
-def _verify_chunk(tasks: list[tuple[int, bytes, bytes]]) -> tuple[int, str] | None:
-    """Verify (index, credential JSON, public key) signatures; return the first failure."""
-    for index, credential, public_key in tasks:
+# A task for a worker: (index, bytes, public key, expected digest or None, subject id or None).
+# Entry tasks carry the entry bytes; restricted tasks the stored restricted credential, the
+# digest and subject its logged public credential names.
+Task = tuple[int, bytes, bytes, dict[str, str] | None, str | None]
+
+
+def _verify_chunk(tasks: list[Task]) -> tuple[int, str] | None:
+    """Check canonical form, digests and signatures of a chunk; return the first failure."""
+    for index, raw, public_key, related, subject in tasks:
         try:
-            verify_credential(json.loads(credential), resolve_key=_fixed(public_key))
-        except PassportError as exc:
-            return index, exc.detail
+            document = json.loads(raw)
+            if canonicalize(document) != raw:
+                raise LedgerInconsistent("not in canonical (JCS) form")
+            if related is None:
+                document = document["credential"]
+            else:
+                if related.get(document.get("id")) != digest_sri(raw):
+                    raise SignatureInvalid("does not match a digest its public credential logs")
+                if document["credentialSubject"]["id"] != subject:
+                    raise SignatureInvalid("names another subject")
+            verify_credential(document, resolve_key=_fixed(public_key))
+        except (PassportError, ValueError, KeyError, TypeError) as exc:
+            detail = exc.detail if isinstance(exc, PassportError) else repr(exc)
+            return index, detail if related is None else f"restricted credential: {detail}"
     return None
 
 
@@ -95,16 +135,39 @@ def _root(levels: list[list[bytes]], size: int) -> bytes:
     return digest
 
 
-def _entries(sess: Session) -> Iterator[LedgerEntryRow]:
-    offset = 0
+def _key_history(sess: Session) -> tuple[KeyHistory, deque[int]]:
+    """Read every key entry, in index order, into a KeyHistory."""
+    keys = KeyHistory()
+    indices: deque[int] = deque()
+    rows = sess.exec(
+        select(LedgerEntryRow.idx, LedgerEntryRow.kind, LedgerEntryRow.entry)
+        .where(col(LedgerEntryRow.kind).in_([k.value for k in KEY_KINDS]))
+        .order_by(col(LedgerEntryRow.idx))
+    ).all()
+    for index, kind, raw in rows:
+        try:
+            keys.apply(index, kind, json.loads(raw)["key"])
+        except (PassportError, ValueError, KeyError, TypeError) as exc:
+            detail = exc.detail if isinstance(exc, PassportError) else repr(exc)
+            raise AuditFailed(f"entry {index}: {detail}", index) from exc
+        indices.append(index)
+    return keys, indices
+
+
+def _entries(sess: Session) -> Iterator[tuple[int, str, bytes]]:
+    """Yield (index, kind, bytes) in index order, a page at a time (keyset, not OFFSET)."""
+    last = -1
     while True:
         rows = sess.exec(
-            select(LedgerEntryRow).order_by(col(LedgerEntryRow.idx)).offset(offset).limit(CHUNK)
+            select(LedgerEntryRow.idx, LedgerEntryRow.kind, LedgerEntryRow.entry)
+            .where(col(LedgerEntryRow.idx) > last)
+            .order_by(col(LedgerEntryRow.idx))
+            .limit(CHUNK)
         ).all()
         if not rows:
             return
         yield from rows
-        offset += len(rows)
+        last = rows[-1][0]
 
 
 def audit(
@@ -119,39 +182,44 @@ def audit(
     """Run every check; raise AuditFailed naming the first bad entry."""
     size = committed_size(sess)
     leaves: list[bytes] = []
-    keys = KeyHistory()
-    passport_entries: dict[int, tuple[str, dict[str, Any]]] = {}
+    # Validity by position needs every key entry first: a revocation logged later can void
+    # signatures logged earlier (compromisedSince).
+    keys, key_indices = _key_history(sess)
+    passport_entries: dict[int, Logged] = {}
     signatures = 0
     failures: list[tuple[int, str]] = []
     with ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
         futures = []
-        tasks: list[tuple[int, bytes, bytes]] = []
-        for row in _entries(sess):
+        tasks: list[Task] = []
+        for stored_index, kind, raw in _entries(sess):
             index = len(leaves)
-            if row.idx != index:
-                raise AuditFailed(f"entry {index}: missing (next stored index is {row.idx})", index)
+            if stored_index != index:
+                raise AuditFailed(
+                    f"entry {index}: missing (next stored index is {stored_index})", index
+                )
             try:
-                body = json.loads(row.entry)
-                if canonicalize(body) != row.entry:
-                    raise LedgerInconsistent("not in canonical (JCS) form")
-                if body.get("v") != 1 or body.get("kind") != row.kind:
+                body = json.loads(raw)
+                if body.get("v") != 1 or body.get("kind") != kind:
                     raise LedgerInconsistent("version or kind does not match its row")
-                if row.kind in KEY_KINDS:
-                    keys.apply(index, row.kind, body["key"])
-                elif row.kind in (EntryKind.PASSPORT_ISSUED, EntryKind.PASSPORT_CORRECTED):
+                if kind in KEY_KINDS:
+                    if canonicalize(body) != raw:
+                        raise LedgerInconsistent("not in canonical (JCS) form")
+                    if not key_indices or key_indices.popleft() != index:
+                        raise LedgerInconsistent("key entry out of step with the key history")
+                elif kind in (EntryKind.PASSPORT_ISSUED, EntryKind.PASSPORT_CORRECTED):
                     credential = body["credential"]
                     method = credential["proof"]["verificationMethod"]
                     public = keys.key_for(method, index=index)
                     if keys.controller_of(method) != credential.get("issuer"):
                         raise SignatureInvalid("the key is not controlled by the issuer")
-                    tasks.append((index, canonicalize(credential), public))
-                    passport_entries[index] = (method, credential)
+                    tasks.append((index, raw, public, None, None))  # canonical form: worker
+                    passport_entries[index] = Logged.of(credential, public)
                 else:
-                    raise LedgerInconsistent(f"unknown kind {row.kind!r}")
+                    raise LedgerInconsistent(f"unknown kind {kind!r}")
             except (PassportError, ValueError, KeyError, TypeError) as exc:
                 detail = exc.detail if isinstance(exc, PassportError) else repr(exc)
                 raise AuditFailed(f"entry {index}: {detail}", index) from exc
-            leaves.append(leaf_hash(row.entry))
+            leaves.append(leaf_hash(raw))
             if len(tasks) >= CHUNK:
                 futures.append(pool.submit(_verify_chunk, tasks))
                 signatures += len(tasks)
@@ -166,7 +234,7 @@ def audit(
         levels = _levels(leaves)
         _check_nodes(sess, levels, size)
         checkpoints = _check_checkpoints(sess, levels, key, keys_dir, size)
-        restricted = _check_served(sess, leaves, passport_entries, keys)
+        restricted = _check_served(sess, leaves, passport_entries)
         for task_index in range(0, len(restricted), CHUNK):
             futures.append(pool.submit(_verify_chunk, restricted[task_index : task_index + CHUNK]))
         signatures += len(restricted)
@@ -247,63 +315,62 @@ def _first_divergence(levels: list[list[bytes]], checkpoint: Any, verified: int)
     return verified if verified < checkpoint.size else max(checkpoint.size - 1, 0)
 
 
-def _check_served(
-    sess: Session,
-    leaves: list[bytes],
-    passport_entries: dict[int, tuple[str, dict[str, Any]]],
-    keys: KeyHistory,
-) -> list[tuple[int, bytes, bytes]]:
+def _check_served(sess: Session, leaves: list[bytes], logged: dict[int, Logged]) -> list[Task]:
     """What the API serves (history and restricted rows) is exactly what was logged."""
-    history = sess.exec(
-        select(HistoryEntryRow).order_by(
-            col(HistoryEntryRow.passport_id), col(HistoryEntryRow.sequence)
-        )
+    history = sess.execute(
+        core_select(
+            col(HistoryEntryRow.passport_id),
+            col(HistoryEntryRow.sequence),
+            col(HistoryEntryRow.kind),
+            col(HistoryEntryRow.credential),
+            col(HistoryEntryRow.entry_hash),
+            col(HistoryEntryRow.ledger_index),
+        ).order_by(col(HistoryEntryRow.passport_id), col(HistoryEntryRow.sequence))
     ).all()
-    seen: set[int] = set()
-    public: dict[tuple[str, int], tuple[int, dict[str, Any]]] = {}
-    previous: HistoryEntryRow | None = None
-    for row in history:
-        index = row.ledger_index
-        where = f"passport {row.passport_id} sequence {row.sequence}"
-        if index is None or index >= len(leaves):
+    seen: dict[tuple[str, int], int] = {}
+    previous: tuple[str, int, str] | None = None  # passport, sequence, entry hash
+    for passport_id, sequence, kind, credential, entry_hash, index in history:
+        where = f"passport {passport_id} sequence {sequence}"
+        if index is None or index not in logged:
             raise AuditFailed(f"{where} is not in the ledger")
-        logged = entry_bytes(EntryKind(row.kind), row.credential.encode())
-        if leaf_hash(logged) != leaves[index] or row.entry_hash != leaves[index].hex():
+        served = entry_bytes(EntryKind(kind), credential.encode())
+        if leaf_hash(served) != leaves[index] or entry_hash != leaves[index].hex():
             raise AuditFailed(
                 f"entry {index}: the served copy ({where}) differs from the log", index
             )
-        credential = passport_entries[index][1]
-        chained = previous is not None and previous.passport_id == row.passport_id
-        if row.sequence != (previous.sequence + 1 if chained and previous else 1):
+        chained = previous is not None and previous[0] == passport_id
+        if sequence != (previous[1] + 1 if chained and previous else 1):
             raise AuditFailed(f"entry {index}: {where} breaks the sequence", index)
-        expected_previous = previous.entry_hash if chained and previous else None
-        if credential.get("previousEntry") != expected_previous:
+        if logged[index].previous_entry != (previous[2] if chained and previous else None):
             raise AuditFailed(f"entry {index}: previousEntry does not match the history", index)
-        seen.add(index)
-        public[(row.passport_id, row.sequence)] = (index, credential)
-        previous = row
-    missing = set(passport_entries) - seen
+        seen[(passport_id, sequence)] = index
+        previous = (passport_id, sequence, entry_hash)
+    missing = set(logged) - set(seen.values())
     if missing:
         first = min(missing)
         raise AuditFailed(f"entry {first}: logged but not served (a history row is missing)", first)
-    tasks = []
-    for secret in sess.exec(select(RestrictedCredentialRow)).all():
-        index, credential = public.get((secret.passport_id, secret.sequence), (-1, {}))
+    tasks: list[Task] = []
+    restricted = sess.exec(
+        select(
+            RestrictedCredentialRow.passport_id,
+            RestrictedCredentialRow.sequence,
+            RestrictedCredentialRow.credential,
+        )
+    ).all()
+    bound = 0
+    for passport_id, sequence, credential in restricted:
+        index = seen.get((passport_id, sequence), -1)
         if index < 0:
-            raise AuditFailed(
-                f"restricted credential of {secret.passport_id}#{secret.sequence} is not logged"
-            )
-        restricted = json.loads(secret.credential)
-        try:
-            check_restricted(credential, restricted)
-            method = restricted["proof"]["verificationMethod"]
-            public_key = keys.key_for(method, index=index)
-        except (PassportError, KeyError, TypeError) as exc:
-            detail = exc.detail if isinstance(exc, PassportError) else repr(exc)
-            raise AuditFailed(
-                f"entry {index}: restricted {secret.tier} credential: {detail}", index
-            ) from exc
-        tasks.append((index, secret.credential.encode(), public_key))
+            raise AuditFailed(f"restricted credential of {passport_id}#{sequence} is not logged")
+        public = logged[index]
+        # Signed with the same key as its public credential (they are issued together).
+        tasks.append(
+            (index, credential.encode(), public.public_key, public.related, public.subject)
+        )
+        bound += 1
+    promised = sum(len(entry.related) for entry in logged.values())
+    if bound != promised:
+        raise AuditFailed(f"{promised} restricted credentials are logged but {bound} are served")
     return tasks
 
 
