@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections import deque
@@ -13,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select as core_select
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 
 from passport.core.canonical import canonicalize
 from passport.core.credentials import digest_sri, entry_bytes
@@ -21,17 +20,15 @@ from passport.core.dataintegrity import verify_credential
 from passport.core.errors import LedgerInconsistent, PassportError, SignatureInvalid
 from passport.core.keylog import KeyHistory
 from passport.core.kinds import KEY_KINDS, EntryKind
-from passport.core.merkle import leaf_hash, node_hash
+from passport.core.merkle import leaf_hash
 from passport.core.multibase import encode_multikey
-from passport.core.note import open_checkpoint
+from passport.services.audit_tree import AuditFailed, check_checkpoints, check_nodes, levels_of
 from passport.services.ledger import committed_size
-from passport.services.logkey import LogKey, read_witness
+from passport.services.logkey import LogKey
 from passport.services.orgs import signing_method
 from passport.tables import (
-    CheckpointRow,
     HistoryEntryRow,
     LedgerEntryRow,
-    LedgerNodeRow,
     OrganisationRow,
     OrgKeyRow,
     RestrictedCredentialRow,
@@ -39,16 +36,6 @@ from passport.tables import (
 
 CHUNK = 2000
 Progress = Callable[[str, int], None]
-
-
-class AuditFailed(LedgerInconsistent):
-    """The audit found a problem; `index` is the first bad entry, when there is one."""
-
-    code = "audit-failed"
-
-    def __init__(self, detail: str, index: int | None = None) -> None:
-        super().__init__(detail)
-        self.index = index
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,29 +97,6 @@ def _verify_chunk(tasks: list[Task]) -> tuple[int, str] | None:
 
 def _fixed(public_key: bytes) -> Callable[[str], bytes]:
     return lambda _method: public_key
-
-
-def _levels(leaves: list[bytes]) -> list[list[bytes]]:
-    levels = [leaves]
-    while len(levels[-1]) > 1:
-        below = levels[-1]
-        levels.append([node_hash(below[i], below[i + 1]) for i in range(0, len(below) - 1, 2)])
-    return levels
-
-
-def _root(levels: list[list[bytes]], size: int) -> bytes:
-    """Return the root of the first `size` leaves from the perfect subtrees in `levels`."""
-    if size == 0:
-        return hashlib.sha256(b"").digest()
-    parts, start = [], 0
-    for level in range(size.bit_length() - 1, -1, -1):
-        if size >> level & 1:
-            parts.append(levels[level][start >> level])
-            start += 1 << level
-    digest = parts[-1]
-    for part in reversed(parts[:-1]):
-        digest = node_hash(part, digest)
-    return digest
 
 
 def _key_history(sess: Session) -> tuple[KeyHistory, deque[int]]:
@@ -231,9 +195,9 @@ def audit(
             signatures += len(tasks)
         if len(leaves) != size:
             raise AuditFailed(f"the log head says {size} entries but {len(leaves)} are stored")
-        levels = _levels(leaves)
-        _check_nodes(sess, levels, size)
-        checkpoints = _check_checkpoints(sess, levels, key, keys_dir, size)
+        levels = levels_of(leaves)
+        check_nodes(sess, levels, size)
+        checkpoints = check_checkpoints(sess, levels, key, keys_dir, size)
         restricted = _check_served(sess, leaves, passport_entries)
         for task_index in range(0, len(restricted), CHUNK):
             futures.append(pool.submit(_verify_chunk, restricted[task_index : task_index + CHUNK]))
@@ -247,72 +211,6 @@ def audit(
         index, detail = min(failures)
         raise AuditFailed(f"entry {index}: signature: {detail}", index)
     return AuditReport(entries=size, checkpoints=checkpoints, signatures=signatures)
-
-
-def _check_nodes(sess: Session, levels: list[list[bytes]], size: int) -> None:
-    """Every stored node hash equals the recomputed one, and none is missing or extra."""
-    for level, hashes in enumerate(levels):
-        stored = sess.exec(
-            select(LedgerNodeRow.idx, LedgerNodeRow.hash)
-            .where(LedgerNodeRow.level == level)
-            .order_by(col(LedgerNodeRow.idx))
-        ).all()
-        expected = size >> level
-        for position, (idx, digest) in enumerate(stored):
-            if idx != position or position >= expected or digest != hashes[position]:
-                first = position << level
-                raise AuditFailed(
-                    f"entry {first}: stored node hash ({level}, {idx}) does not match the entries",
-                    first,
-                )
-        if len(stored) != expected:
-            raise AuditFailed(f"level {level} has {len(stored)} stored nodes, expected {expected}")
-    above = sess.exec(
-        select(func.count()).select_from(LedgerNodeRow).where(LedgerNodeRow.level >= len(levels))
-    ).one()
-    if above:
-        raise AuditFailed(f"{above} stored node hashes lie above the tree")
-
-
-def _check_checkpoints(
-    sess: Session, levels: list[list[bytes]], key: LogKey, keys_dir: Path, size: int
-) -> int:
-    """Every stored checkpoint is signed by the log key and commits to the stored tree."""
-    rows = sess.exec(select(CheckpointRow).order_by(col(CheckpointRow.size))).all()
-    notes: list[tuple[str, bytes, int | None]] = [
-        (f"checkpoint {r.size}", r.note.encode(), r.size) for r in rows
-    ]
-    witness = read_witness(keys_dir)
-    if witness is not None:
-        notes.append(("the checkpoint kept beside the log key", witness, None))
-    previous_size = 0
-    for label, note, stored_size in notes:
-        try:
-            checkpoint = open_checkpoint(note, name=key.name, public_key=key.public_key)
-        except PassportError as exc:
-            raise AuditFailed(f"{label}: {exc.detail}") from exc
-        if stored_size is not None and checkpoint.size != stored_size:
-            raise AuditFailed(f"{label}: the note is for size {checkpoint.size}")
-        if checkpoint.size > size:
-            raise AuditFailed(
-                f"{label}: signed for {checkpoint.size} entries but only {size} are stored "
-                "(entries deleted, or the database restored from an older copy)"
-            )
-        if _root(levels, checkpoint.size) != checkpoint.root_hash:
-            first = _first_divergence(levels, checkpoint, previous_size)
-            raise AuditFailed(
-                f"entry {first}: the stored entries do not give the root of {label} "
-                "(changed, reordered or forked entries)",
-                first,
-            )
-        if stored_size is not None:
-            previous_size = checkpoint.size
-    return len(rows)
-
-
-def _first_divergence(levels: list[list[bytes]], checkpoint: Any, verified: int) -> int:
-    """Name an entry past the last verified checkpoint: the divergence lies at or after it."""
-    return verified if verified < checkpoint.size else max(checkpoint.size - 1, 0)
 
 
 def _check_served(sess: Session, leaves: list[bytes], logged: dict[int, Logged]) -> list[Task]:
