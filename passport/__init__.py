@@ -20,6 +20,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from passport.services.context import ServiceContext, load_schemas
     from passport.services.keystore import KeyStore
     from passport.services.publisher import Publisher
+    from passport.services.sequencer import Sequencer
     from passport.web.public import bp as public
 
     app = Flask(__name__, instance_relative_config=True)
@@ -36,6 +37,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         rules=ProductRules.from_schemas(schemas),
         schemas=schemas,
         base_url=app.config["DPP_BASE_URL"],
+        sequencer=Sequencer(db.engine_of(app)),
         bulk_max_rows=app.config["BULK_MAX_ROWS"],
     )
     app.extensions["passport.publisher"] = Publisher(

@@ -205,9 +205,10 @@ def import_command(file: Path, slug: str) -> None:
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--workers", default=2, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int, help="Processes")
+@click.option("--threads", default=4, show_default=True, type=int, help="Threads per process")
 @click.option("--demo", is_flag=True, help="Load demo organisations and passports first")
-def serve_command(host: str, port: int, workers: int, demo: bool) -> None:
+def serve_command(host: str, port: int, workers: int, threads: int, demo: bool) -> None:
     """Run the service with gunicorn (migrating the database first)."""
     # The app that serves is built anew in each worker (see passport.serve); this one only
     # migrates and loads the demo data.
@@ -236,7 +237,7 @@ def serve_command(host: str, port: int, workers: int, demo: bool) -> None:
                 click.echo(load_demo(sess, _ctx(), at=_now()), err=True)
         # Workers are forked: they must not inherit the master's pooled connections.
         db.engine().dispose()
-    serve(create_app, host=host, port=port, workers=workers)
+    serve(create_app, host=host, port=port, workers=workers, threads=threads)
 
 
 def init_app(app: Flask) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 
 from passport.core.product import ProductRules
 from passport.services.keystore import KeyStore
+from passport.services.sequencer import Sequencer
 
 SCHEMAS_DIR = Path(__file__).resolve().parents[2] / "schemas"
 CATEGORIES = ("textile", "mattress")
@@ -30,4 +31,5 @@ class ServiceContext:
     rules: ProductRules
     schemas: dict[str, dict[str, Any]]
     base_url: str
+    sequencer: Sequencer
     bulk_max_rows: int = 10_000

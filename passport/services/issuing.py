@@ -25,7 +25,6 @@ from passport.services.history import (
     view_of,
 )
 from passport.services.idempotency import Remember
-from passport.services.ledger import writing
 from passport.services.tokens import Caller
 from passport.tables import PassportRow, table_of
 
@@ -154,14 +153,14 @@ def issue_passports(
         if progress is not None and done % 100 == 0:
             progress(100)
     sess.commit()  # end the reading transaction; the writing one starts under the lock
-    views = _store(sess, issuer, prepared, views, signed_versions, at=at, remember=remember)
+    views = _store(ctx, issuer, prepared, views, signed_versions, at=at, remember=remember)
     if progress is not None:
         progress(len(prepared) % 100)
     return views
 
 
 def _store(
-    sess: Session,
+    ctx: ServiceContext,
     issuer: Caller,
     prepared: Sequence[_Prepared],
     views: Sequence[PassportView],
@@ -184,13 +183,20 @@ def _store(
         }
         for p in prepared
     ]
-    with writing(sess, conflict="an identifier was taken concurrently; nothing was stored"):
+
+    def write(batch: Session) -> list[PassportView]:
         if passports:
-            sess.connection().execute(insert(table_of(PassportRow)), passports)
-        logged = record_versions(sess, views, signed, EntryKind.PASSPORT_ISSUED, at=at)
+            batch.connection().execute(insert(table_of(PassportRow)), passports)
+        logged = record_versions(batch, views, signed, EntryKind.PASSPORT_ISSUED, at=at)
         if remember is not None:
-            remember(sess, logged)
-    return logged
+            remember(batch, logged)
+        return logged
+
+    return ctx.sequencer.run(
+        write,
+        entries=len(views),
+        conflict="an identifier was taken concurrently; nothing was stored",
+    )
 
 
 def issue_passport(

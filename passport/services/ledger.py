@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import insert, text, update
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from passport.core.errors import Conflict, LedgerInconsistent, NotFound
+from passport.core.errors import LedgerInconsistent, NotFound
 from passport.core.merkle import leaf_hash, node_hash
 from passport.tables import LedgerEntryRow, LedgerHeadRow, LedgerNodeRow, table_of
 
@@ -33,21 +31,6 @@ def begin_write(sess: Session) -> None:
     # On SQLite a deferred transaction that reads and then writes can fail to upgrade its
     # lock; taking the write lock at BEGIN serialises writers instead. PostgreSQL ignores it.
     sess.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
-
-
-@contextmanager
-def writing(sess: Session, *, conflict: str) -> Iterator[None]:
-    """Run one write transaction: commit on success; a unique-key clash becomes a Conflict."""
-    try:
-        begin_write(sess)
-        yield
-        sess.commit()
-    except IntegrityError:
-        sess.rollback()
-        raise Conflict(conflict) from None
-    except BaseException:
-        sess.rollback()
-        raise
 
 
 def lock_head(sess: Session) -> int:

@@ -24,7 +24,6 @@ from passport.services.history import (
     view_of,
 )
 from passport.services.idempotency import Remember
-from passport.services.ledger import writing
 from passport.services.tokens import Caller
 from passport.tables import HistoryEntryRow, PassportRow, RestrictedCredentialRow
 
@@ -132,8 +131,13 @@ def correct_passport(
         signed=signed,
     )
     sess.commit()  # end the reading transaction; the writing one starts under the lock
-    with writing(sess, conflict="the passport changed concurrently; retry the new version"):
-        [logged] = record_versions(sess, [view], [signed], EntryKind.PASSPORT_CORRECTED, at=at)
+
+    def write(batch: Session) -> PassportView:
+        [logged] = record_versions(batch, [view], [signed], EntryKind.PASSPORT_CORRECTED, at=at)
         if remember is not None:
-            remember(sess, [logged])
-    return logged
+            remember(batch, [logged])
+        return logged
+
+    return ctx.sequencer.run(
+        write, entries=1, conflict="the passport changed concurrently; retry the new version"
+    )

@@ -104,3 +104,33 @@ def test_sigkill_at_random_moments_loses_nothing_acknowledged(maker: Flask) -> N
         acked.update(acknowledged(out))
         check_log(maker, acked)  # after each "restart": whole, audited, nothing acked lost
     assert len(acked) > 20
+
+
+def test_concurrent_writes_share_batches(maker: Flask) -> None:
+    """Threads of one process issuing at once are committed together (group commit)."""
+    import json
+    from concurrent.futures import ThreadPoolExecutor
+    from datetime import UTC, datetime
+
+    from passport.services.context import SCHEMAS_DIR, ServiceContext
+    from passport.services.issuing import issue_passport
+    from passport.services.orgs import get_organisation
+    from passport.services.tokens import Caller
+
+    ctx: ServiceContext = maker.extensions["passport.services"]
+    body = json.loads((SCHEMAS_DIR / "examples" / "textile.json").read_text("utf-8"))
+    before = ctx.sequencer.batches
+
+    def one(_n: int) -> tuple[str, int]:
+        with maker.app_context(), Session(db.engine(), expire_on_commit=False) as sess:
+            org = get_organisation(sess, "maker")
+            caller = Caller(org.id, org.slug, org.roles)
+            view = issue_passport(sess, ctx, caller, body, at=datetime.now(UTC))
+            assert view.ledger_index is not None
+            return view.id, view.ledger_index
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        acked = dict(pool.map(one, range(48)))
+    assert len(acked) == 48
+    assert ctx.sequencer.batches - before < 48  # some requests shared a transaction
+    check_log(maker, acked)

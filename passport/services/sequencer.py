@@ -1,0 +1,109 @@
+"""Group commit: writes from concurrent requests share one transaction, flushed at N or T ms.
+
+Each job runs in its own SAVEPOINT inside the batch's transaction, so one job's conflict
+rolls back only that job; the batch takes the ledger's lock row once and commits once. The
+lock row still orders batches from other processes and hosts.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from passport.core.errors import Conflict, PassportError
+from passport.services.ledger import begin_write
+
+T = TypeVar("T")
+Job = Callable[[Session], Any]
+
+
+@dataclass
+class _Pending:
+    job: Job
+    entries: int
+    conflict: str
+    future: Future[Any] = field(default_factory=Future)
+
+
+class Sequencer:
+    """Collects write jobs and commits them in batches: at `max_entries` or `max_wait` seconds."""
+
+    def __init__(self, engine: Engine, *, max_entries: int = 2000, max_wait: float = 0.005) -> None:
+        self._engine = engine
+        self._max_entries = max_entries
+        self._max_wait = max_wait
+        self._queue: list[_Pending] = []
+        self._cond = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self.batches = 0  # committed transactions, for tests and metrics
+
+    def run(self, job: Callable[[Session], T], *, entries: int, conflict: str) -> T:
+        """Run `job` in the next batch and return its result (or raise its error)."""
+        pending = _Pending(job, entries, conflict)
+        with self._cond:
+            self._queue.append(pending)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._loop, daemon=True, name="sequencer")
+                self._thread.start()
+            self._cond.notify_all()
+        result: T = pending.future.result()
+        return result
+
+    def _take(self) -> list[_Pending]:
+        with self._cond:
+            while not self._queue:
+                self._cond.wait()
+            deadline = time.monotonic() + self._max_wait
+            while sum(p.entries for p in self._queue) < self._max_entries:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._cond.wait(left)
+            batch: list[_Pending] = []
+            size = 0
+            while self._queue and (not batch or size + self._queue[0].entries <= self._max_entries):
+                pending = self._queue.pop(0)
+                batch.append(pending)
+                size += pending.entries
+            return batch
+
+    def _loop(self) -> None:
+        while True:
+            self._flush(self._take())
+
+    def _flush(self, batch: list[_Pending]) -> None:
+        results: list[tuple[_Pending, Any]] = []
+        try:
+            with Session(self._engine, expire_on_commit=False) as sess:
+                begin_write(sess)
+                for pending in batch:
+                    savepoint = sess.begin_nested()
+                    try:
+                        value = pending.job(sess)
+                        savepoint.commit()
+                        results.append((pending, value))
+                    except IntegrityError:
+                        savepoint.rollback()
+                        pending.future.set_exception(Conflict(pending.conflict))
+                    except (PassportError, ValueError) as exc:
+                        savepoint.rollback()
+                        pending.future.set_exception(exc)
+                sess.commit()
+                self.batches += 1
+        except Exception as exc:  # the batch did not commit: every job in it failed
+            for pending, _value in results:
+                pending.future.set_exception(exc)
+            for pending in batch:
+                if not pending.future.done():
+                    pending.future.set_exception(exc)
+            return
+        for pending, value in results:
+            pending.future.set_result(value)
