@@ -83,6 +83,7 @@ def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
         initialise(application)
     yield application
     application.extensions["passport.publisher"].close()
+    application.extensions["passport.services"].sequencer.close()
     with application.app_context():
         db.engine().dispose()
 

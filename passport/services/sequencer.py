@@ -43,12 +43,15 @@ class Sequencer:
         self._queue: list[_Pending] = []
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
+        self._closed = False
         self.batches = 0  # committed transactions, for tests and metrics
 
     def run(self, job: Callable[[Session], T], *, entries: int, conflict: str) -> T:
         """Run `job` in the next batch and return its result (or raise its error)."""
         pending = _Pending(job, entries, conflict)
         with self._cond:
+            if self._closed:
+                raise RuntimeError("the sequencer is closed")
             self._queue.append(pending)
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._loop, daemon=True, name="sequencer")
@@ -57,9 +60,19 @@ class Sequencer:
         result: T = pending.future.result()
         return result
 
+    def close(self) -> None:
+        """Let the flusher thread finish what is queued and stop."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
     def _take(self) -> list[_Pending]:
         with self._cond:
             while not self._queue:
+                if self._closed:
+                    return []
                 self._cond.wait()
             deadline = time.monotonic() + self._max_wait
             while sum(p.entries for p in self._queue) < self._max_entries:
@@ -76,8 +89,8 @@ class Sequencer:
             return batch
 
     def _loop(self) -> None:
-        while True:
-            self._flush(self._take())
+        while batch := self._take():
+            self._flush(batch)
 
     def _flush(self, batch: list[_Pending]) -> None:
         results: list[tuple[_Pending, Any]] = []

@@ -49,6 +49,7 @@ def fuzz_app(tmp_path: Path) -> Iterator[Flask]:
     )
     yield app
     app.extensions["passport.publisher"].close()
+    app.extensions["passport.services"].sequencer.close()
     with app.app_context():
         db.engine().dispose()
 
