@@ -20,8 +20,8 @@ from passport.setup import initialise
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "schemas" / "examples"
 PG_ADMIN_URL = os.environ.get(
-    "DPP_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
+    "DPP_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test"
+).replace("postgresql://", "postgresql+psycopg://", 1)
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
