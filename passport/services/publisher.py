@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
-from passport.core.errors import PassportError
+from passport.core.errors import LedgerInconsistent, PassportError
 from passport.services.checkpoints import MIN_INTERVAL, Published, publish
 from passport.services.logkey import LogKey, load_log_key
 
@@ -82,5 +82,5 @@ class Publisher:
             if published is not None and published.size > index:
                 return published
             if time.monotonic() > deadline:
-                raise TimeoutError(f"no checkpoint covers entry {index} after {timeout} s")
+                raise LedgerInconsistent(f"no checkpoint covers entry {index} after {timeout} s")
             time.sleep(0.05)
