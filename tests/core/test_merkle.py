@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
+from itertools import pairwise
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -11,25 +13,36 @@ from hypothesis import strategies as st
 
 from passport.core.errors import LedgerInconsistent
 from passport.core.merkle import (
+    EMPTY_ROOT,
     MemoryTree,
     NodeId,
+    append_nodes,
+    consistency_plan,
     consistency_proof,
+    inclusion_plan,
     inclusion_proof,
-    leaf_hash,
+    new_nodes,
     node_hash,
     root,
+    root_from_leaves,
     verify_consistency,
     verify_inclusion,
 )
 
+# --- RFC 9162 §2.1 written out recursively, as the reference for the differential checks ---
+
+
+def _k(n: int) -> int:
+    return 1 << ((n - 1).bit_length() - 1)
+
 
 def mth(leaves: Sequence[bytes]) -> bytes:
-    """MTH by the recursive definition of RFC 9162 §2.1.1."""
+    """MTH(D[n]) of RFC 9162 §2.1.1."""
     if not leaves:
         return hashlib.sha256(b"").digest()
     if len(leaves) == 1:
         return leaves[0]
-    k = 1 << ((len(leaves) - 1).bit_length() - 1)
+    k = _k(len(leaves))
     return node_hash(mth(leaves[:k]), mth(leaves[k:]))
 
 
@@ -37,7 +50,7 @@ def path(m: int, leaves: Sequence[bytes]) -> list[bytes]:
     """PATH(m, D[n]) of RFC 9162 §2.1.3.1."""
     if len(leaves) <= 1:
         return []
-    k = 1 << ((len(leaves) - 1).bit_length() - 1)
+    k = _k(len(leaves))
     if m < k:
         return [*path(m, leaves[:k]), mth(leaves[k:])]
     return [*path(m - k, leaves[k:]), mth(leaves[:k])]
@@ -48,26 +61,26 @@ def subproof(m: int, leaves: Sequence[bytes], complete: bool) -> list[bytes]:
     n = len(leaves)
     if m == n:
         return [] if complete else [mth(leaves)]
-    k = 1 << ((n - 1).bit_length() - 1)
+    k = _k(n)
     if m <= k:
         return [*subproof(m, leaves[:k], complete), mth(leaves[k:])]
     return [*subproof(m - k, leaves[k:], False), mth(leaves[:k])]
 
 
-def build(n: int) -> tuple[MemoryTree, list[bytes]]:
-    tree, leaves = MemoryTree(), [leaf_hash(i.to_bytes(4, "big")) for i in range(n)]
+# --- helpers ---
+
+SPAN = 4096  # sizes up to 2000 with one of their low 11 bits flipped stay below this
+
+
+def random_leaves(seed: bytes, n: int = SPAN) -> list[bytes]:
+    return [hashlib.sha256(seed + i.to_bytes(4, "big")).digest() for i in range(n)]
+
+
+def tree_of(leaves: Sequence[bytes]) -> MemoryTree:
+    tree = MemoryTree()
     for digest in leaves:
         tree.append(digest)
-    return tree, leaves
-
-
-LIMIT = 4096  # sizes up to 2000 with one of their low 11 bits flipped stay below this
-ALL_TREE, ALL_LEAVES = build(LIMIT)
-
-
-def genuine_root(size: int) -> bytes:
-    """The real root of the first `size` leaves of the shared tree."""
-    return root(size, ALL_TREE)
+    return tree
 
 
 def flip(data: bytes, bit: int) -> bytes:
@@ -75,88 +88,28 @@ def flip(data: bytes, bit: int) -> bytes:
     return data[: bit // 8] + bytes([data[bit // 8] ^ (1 << bit % 8)]) + data[bit // 8 + 1 :]
 
 
-@settings(max_examples=80, deadline=None)
-@given(n=st.integers(1, 2000), data=st.data())
-def test_inclusion_proofs_verify_match_the_definition_and_catch_any_bit(
-    n: int, data: st.DataObject
-) -> None:
-    tree, leaves = ALL_TREE, ALL_LEAVES[:n]
-    index = data.draw(st.integers(0, n - 1))
-    tree_root = root(n, tree)
-    assert tree_root == mth(leaves)
-    proof = inclusion_proof(index, n, tree)
-    assert proof == path(index, leaves)
-    verify_inclusion(index=index, size=n, leaf_hash=leaves[index], proof=proof, root=tree_root)
-    bit = data.draw(st.integers(0, 255))
-    bad_cases = [
-        {"leaf_hash": flip(leaves[index], bit)},
-        {"root": flip(tree_root, bit)},
-        {"index": index ^ (1 << data.draw(st.integers(0, 11)))},
-    ]
-    # A size only means something with its root (a checkpoint signs both): another size is
-    # checked against that size's genuine root.
-    other = n ^ (1 << data.draw(st.integers(0, 11)))
-    if other > 0:
-        bad_cases.append({"size": other, "root": genuine_root(other)})
-    if proof:
-        at = data.draw(st.integers(0, len(proof) - 1))
-        bad_cases.append({"proof": [*proof[:at], flip(proof[at], bit), *proof[at + 1 :]]})
-    for change in bad_cases:
-        args = {
-            "index": index,
-            "size": n,
-            "leaf_hash": leaves[index],
-            "proof": proof,
-            "root": tree_root,
-        }
-        args.update(change)
-        with pytest.raises(LedgerInconsistent):
-            verify_inclusion(**args)  # type: ignore[arg-type]
+def refused(verify: Any, base: dict[str, Any], change: dict[str, Any]) -> bool:
+    try:
+        verify(**{**base, **change})
+    except LedgerInconsistent:
+        return True
+    return False
 
 
-@settings(max_examples=80, deadline=None)
-@given(n=st.integers(2, 2000), data=st.data())
-def test_consistency_proofs_verify_match_the_definition_and_catch_any_bit(
-    n: int, data: st.DataObject
-) -> None:
-    tree, leaves = ALL_TREE, ALL_LEAVES[:n]
-    m = data.draw(st.integers(1, n - 1))
-    old_root, new_root = mth(leaves[:m]), root(n, tree)
-    proof = consistency_proof(m, n, tree)
-    assert proof == subproof(m, leaves, True)
-    verify_consistency(old_size=m, new_size=n, old_root=old_root, new_root=new_root, proof=proof)
-    bit = data.draw(st.integers(0, 255))
-    at = data.draw(st.integers(0, len(proof) - 1))
-    bad_cases = [
-        {"old_root": flip(old_root, bit)},
-        {"new_root": flip(new_root, bit)},
-        {"proof": [*proof[:at], flip(proof[at], bit), *proof[at + 1 :]]},
-    ]
-    other_old = m ^ (1 << data.draw(st.integers(0, 11)))
-    if other_old > 0:
-        bad_cases.append({"old_size": other_old, "old_root": genuine_root(other_old)})
-    other_new = n ^ (1 << data.draw(st.integers(0, 11)))
-    if other_new > 0:
-        bad_cases.append({"new_size": other_new, "new_root": genuine_root(other_new)})
-    for change in bad_cases:
-        args = {
-            "old_size": m,
-            "new_size": n,
-            "old_root": old_root,
-            "new_root": new_root,
-            "proof": proof,
-        }
-        args.update(change)
-        with pytest.raises(LedgerInconsistent):
-            verify_consistency(**args)  # type: ignore[arg-type]
+class DictReader:
+    """A NodeReader over a plain dict that counts calls and ids asked for."""
+
+    def __init__(self, store: Mapping[NodeId, bytes]) -> None:
+        self.store, self.calls, self.asked = store, 0, 0
+
+    def nodes(self, ids: Sequence[NodeId]) -> Mapping[NodeId, bytes]:
+        self.calls += 1
+        self.asked += len(ids)
+        return {i: self.store[i] for i in ids if i in self.store}
 
 
-class CountingReader:
-    """Answers any node with a dummy hash and counts what was asked, and how often."""
-
-    def __init__(self) -> None:
-        self.calls = 0
-        self.asked = 0
+class DummyReader(DictReader):
+    """Answers any node with a made-up hash: enough to count reads on huge trees."""
 
     def nodes(self, ids: Sequence[NodeId]) -> Mapping[NodeId, bytes]:
         self.calls += 1
@@ -164,18 +117,198 @@ class CountingReader:
         return {i: hashlib.sha256(repr(i).encode()).digest() for i in ids}
 
 
-@pytest.mark.parametrize("size", [10**4, 10**6, 10**7, 2**40 + 12345])
-def test_proofs_read_log_n_nodes_in_one_call(size: int) -> None:
-    bound = 2 * size.bit_length() + 2
-    for index in (0, size // 3, size - 1):
-        reader = CountingReader()
-        inclusion_proof(index, size, reader)
-        assert reader.calls == 1
-        assert reader.asked <= bound
-    reader = CountingReader()
-    consistency_proof(size // 2 + 1, size, reader)
+SEED = st.binary(min_size=1, max_size=8)
+EXAMPLES = settings(max_examples=60, deadline=None)
+
+
+@EXAMPLES
+@given(seed=SEED, n=st.integers(1, 2000), data=st.data())
+def test_inclusion_proofs_match_the_definition_verify_and_catch_any_bit(
+    seed: bytes, n: int, data: st.DataObject
+) -> None:
+    all_leaves = random_leaves(seed)
+    leaves, tree = all_leaves[:n], tree_of(all_leaves[:n])
+    index = data.draw(st.integers(0, n - 1), label="index")
+    tree_root = root_from_leaves(leaves)
+    assert root(n, tree) == tree_root == mth(leaves)
+    reader = DictReader(tree.stored)
+    proof = inclusion_proof(index, n, reader)
+    assert reader.calls == (n > 1)  # a one-leaf tree needs no read at all
+    assert proof == path(index, leaves)
+    base: dict[str, Any] = {"index": index, "size": n, "leaf_hash": leaves[index], "proof": proof}
+    verify_inclusion(**base, root=tree_root)
+    base["root"] = tree_root
+    bit = data.draw(st.integers(0, 255), label="bit")
+    changes: list[dict[str, Any]] = [
+        {"leaf_hash": flip(leaves[index], bit)},
+        {"root": flip(tree_root, bit)},
+        {"index": index ^ (1 << data.draw(st.integers(0, 11), label="index bit"))},
+    ]
+    # A size is signed together with its root, so another size comes with its genuine root.
+    other = n ^ (1 << data.draw(st.integers(0, 11), label="size bit"))
+    changes.append({"size": other, "root": root_from_leaves(all_leaves[:other])})
+    if proof:
+        at = data.draw(st.integers(0, len(proof) - 1), label="proof position")
+        changes.append({"proof": [*proof[:at], flip(proof[at], bit), *proof[at + 1 :]]})
+    changes += [{"proof": [*proof, tree_root]}, {"proof": [tree_root, *proof]}]
+    changes += [{"proof": proof[:-1]}] if proof else []
+    assert [c for c in changes if not refused(verify_inclusion, base, c)] == []
+
+
+@EXAMPLES
+@given(seed=SEED, n=st.integers(2, 2000), data=st.data())
+def test_consistency_proofs_match_the_definition_verify_and_catch_any_bit(
+    seed: bytes, n: int, data: st.DataObject
+) -> None:
+    all_leaves = random_leaves(seed)
+    leaves, tree = all_leaves[:n], tree_of(all_leaves[:n])
+    m = data.draw(st.integers(1, n - 1), label="old size")
+    old_root, new_root = root_from_leaves(leaves[:m]), root_from_leaves(leaves)
+    reader = DictReader(tree.stored)
+    proof = consistency_proof(m, n, reader)
     assert reader.calls == 1
-    assert reader.asked <= bound
-    reader = CountingReader()
+    assert proof == subproof(m, leaves, True)
+    base: dict[str, Any] = {
+        "old_size": m,
+        "new_size": n,
+        "old_root": old_root,
+        "new_root": new_root,
+    }
+    verify_consistency(**base, proof=proof)
+    base["proof"] = proof
+    bit = data.draw(st.integers(0, 255), label="bit")
+    at = data.draw(st.integers(0, len(proof) - 1), label="proof position")
+    other_old = m ^ (1 << data.draw(st.integers(0, 11), label="old size bit"))
+    other_new = n ^ (1 << data.draw(st.integers(0, 11), label="new size bit"))
+    changes: list[dict[str, Any]] = [
+        {"old_root": flip(old_root, bit)},
+        {"new_root": flip(new_root, bit)},
+        {"proof": [*proof[:at], flip(proof[at], bit), *proof[at + 1 :]]},
+        {"old_size": other_old, "old_root": root_from_leaves(all_leaves[:other_old])},
+        {"new_size": other_new, "new_root": root_from_leaves(all_leaves[:other_new])},
+        {"proof": [*proof, new_root]},
+        {"proof": proof[:-1]},
+        {"old_root": new_root, "new_root": old_root},
+    ]
+    assert [c for c in changes if not refused(verify_consistency, base, c)] == []
+
+
+@EXAMPLES
+@given(seed=SEED, n=st.integers(0, 600), cuts=st.lists(st.integers(0, 600), max_size=8))
+def test_new_nodes_and_append_nodes_rebuild_memory_tree_exactly(
+    seed: bytes, n: int, cuts: list[int]
+) -> None:
+    leaves = random_leaves(seed, n)
+    expected = dict(tree_of(leaves).stored)
+    one_by_one: dict[NodeId, bytes] = {}
+    for index, digest in enumerate(leaves):
+        reader = DictReader(one_by_one)
+        created = new_nodes(index, digest, reader)
+        assert reader.calls <= 1
+        assert len(created) == 1 + reader.asked  # one new node per left sibling read
+        assert not set(dict(created)) & set(one_by_one)
+        one_by_one.update(created)
+    assert one_by_one == expected
+    batched: dict[NodeId, bytes] = {}
+    bounds = sorted({0, n, *(c for c in cuts if c < n)})
+    for start, end in pairwise(bounds):
+        reader = DictReader(batched)
+        batched.update(append_nodes(start, leaves[start:end], reader))
+        assert reader.calls <= 1
+    assert batched == expected
+    assert root(n, DictReader(batched)) == mth(leaves)
+
+
+@pytest.mark.parametrize("size", [10**6, 10**4 + 1, 2**20, 2**40 + 12345])
+def test_proofs_read_o_log_n_nodes_in_one_call(size: int) -> None:
+    bound = 2 * (size.bit_length() - 1) + 2  # 2·floor(log2 n) + 2
+    for index in (0, 1, size // 3, size - 2, size - 1):
+        reader = DummyReader({})
+        assert len(inclusion_proof(index, size, reader)) <= size.bit_length()
+        assert (reader.calls, reader.asked <= bound) == (1, True)
+    for old_size in (1, size // 2 + 1, size - 1):
+        reader = DummyReader({})
+        consistency_proof(old_size, size, reader)
+        assert (reader.calls, reader.asked <= bound) == (1, True)
+    reader = DummyReader({})
     root(size, reader)
-    assert reader.asked <= size.bit_length()
+    assert (reader.calls, reader.asked) == (1, bin(size).count("1"))
+    reader = DummyReader({})
+    assert len(new_nodes(2**20 - 1, bytes(32), reader)) == 21
+    assert (reader.calls, reader.asked) == (1, 20)
+
+
+def test_root_from_leaves_small_cases() -> None:
+    leaves = random_leaves(b"small", 70)
+    assert root_from_leaves([]) == EMPTY_ROOT == root(0, MemoryTree())
+    for n in range(1, 70):
+        assert root_from_leaves(leaves[:n]) == mth(leaves[:n])
+
+
+def test_plans_refuse_impossible_requests() -> None:
+    for index, size in ((0, 0), (5, 5), (-1, 3)):
+        with pytest.raises(LedgerInconsistent):
+            inclusion_plan(index, size)
+    for old_size, new_size in ((0, 5), (6, 5), (-1, 2)):
+        with pytest.raises(LedgerInconsistent):
+            consistency_plan(old_size, new_size)
+    assert consistency_plan(7, 7) == []
+
+
+def test_plans_split_a_ragged_right_edge_into_perfect_subtrees() -> None:
+    assert inclusion_plan(6, 7) == [((1, 2),), ((2, 0),)]
+    assert inclusion_plan(0, 7) == [((0, 1),), ((1, 1),), ((1, 2), (0, 6))]
+    assert consistency_plan(3, 7) == [((0, 2),), ((0, 3),), ((1, 0),), ((1, 2), (0, 6))]
+    assert consistency_plan(4, 7) == [((1, 2), (0, 6))]
+
+
+def test_a_reader_that_lacks_a_node_or_garbles_one_is_refused() -> None:
+    tree = tree_of(random_leaves(b"gap", 9))
+    store = dict(tree.stored)
+    del store[(2, 1)]
+    with pytest.raises(LedgerInconsistent, match=r"\(2, 1\)"):
+        inclusion_proof(0, 9, DictReader(store))
+    store = {**tree.stored, (3, 0): b"\x00" * 31}
+    with pytest.raises(LedgerInconsistent, match="32 bytes"):
+        root(9, DictReader(store))
+    with pytest.raises(LedgerInconsistent):
+        tree.nodes([(0, 9)])
+
+
+def test_verifiers_check_sizes_lengths_and_special_cases() -> None:
+    leaves = random_leaves(b"edge", 8)
+    r1, r8 = root_from_leaves(leaves[:1]), root_from_leaves(leaves)
+    ok: dict[str, Any] = {
+        "index": 3,
+        "size": 8,
+        "leaf_hash": leaves[3],
+        "proof": path(3, leaves),
+        "root": r8,
+    }
+    verify_inclusion(**ok)
+    for change in (
+        {"index": 8},
+        {"index": -1},
+        {"size": 0, "index": 0},
+        {"leaf_hash": leaves[3] + b"\x00"},
+        {"root": r8[:31]},
+        {"proof": [*ok["proof"][:2], ok["proof"][2] + b"\x00"]},
+    ):
+        assert refused(verify_inclusion, ok, change), change
+    verify_inclusion(index=0, size=1, leaf_hash=leaves[0], proof=[], root=leaves[0])
+    verify_consistency(old_size=1, new_size=1, old_root=r1, new_root=r1, proof=[])
+    verify_consistency(old_size=8, new_size=8, old_root=r8, new_root=r8, proof=[])
+    ok = {"old_size": 1, "new_size": 8, "old_root": r1, "new_root": r8}
+    ok["proof"] = subproof(1, leaves, True)
+    verify_consistency(**ok)
+    changes: list[dict[str, Any]] = [
+        {"old_size": 0, "old_root": EMPTY_ROOT},
+        {"old_size": 0, "old_root": EMPTY_ROOT, "proof": []},
+        {"old_size": 9},
+        {"new_size": 8, "old_size": 8, "old_root": r8},
+        {"old_size": 8, "old_root": r8, "new_root": r1, "proof": []},
+        {"proof": []},
+        {"old_root": r1[:16]},
+    ]
+    for change in changes:
+        assert refused(verify_consistency, ok, change), change
