@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 from passport.core.errors import LedgerInconsistent
 from passport.core.merkle import consistency_proof, root, verify_consistency
 from passport.core.note import Checkpoint, open_checkpoint, sign_note
-from passport.services.ledger import StoredNodes, committed_size
+from passport.services.ledger import StoredNodes, begin_write, committed_size
 from passport.services.logkey import LOG_DIR, LogKey, read_witness, write_witness
 from passport.tables import CheckpointRow
 
@@ -67,6 +67,9 @@ def publish(
     lock_path = keys_dir / LOG_DIR / "checkpoint.lock"
     with lock_path.open("a") as lock, Session(engine) as sess:
         fcntl.flock(lock, fcntl.LOCK_EX)  # one signer per host; the DB keeps hosts apart
+        # Read and insert in one writing transaction: on SQLite a reading transaction cannot
+        # become a writer once another process has committed ("database is locked").
+        begin_write(sess)
         last = latest(sess)
         if last is not None and not force and at - _aware(last.created_at) < MIN_INTERVAL:
             return None

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from passport.core.errors import LedgerInconsistent, PassportError
 from passport.services.checkpoints import MIN_INTERVAL, Published, publish
@@ -50,7 +51,7 @@ class Publisher:
         try:
             if publish(self.engine, self.key, self.keys_dir, at=_now()) is None:
                 self._schedule()
-        except PassportError:
+        except (PassportError, SQLAlchemyError):
             log.exception("checkpoint not signed; the log needs attention (run `dpp audit`)")
 
     def _schedule(self) -> None:
