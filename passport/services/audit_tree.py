@@ -98,7 +98,7 @@ def check_checkpoints(
                 "(entries deleted, or the database restored from an older copy)"
             )
         if root_at(levels, checkpoint.size) != checkpoint.root_hash:
-            first = _first_divergence(levels, checkpoint, previous_size)
+            first = _first_divergence(checkpoint, previous_size)
             raise AuditFailed(
                 f"entry {first}: the stored entries do not give the root of {label} "
                 "(changed, reordered or forked entries)",
@@ -109,6 +109,6 @@ def check_checkpoints(
     return len(rows)
 
 
-def _first_divergence(levels: list[list[bytes]], checkpoint: Checkpoint, verified: int) -> int:
+def _first_divergence(checkpoint: Checkpoint, verified: int) -> int:
     """Name an entry past the last verified checkpoint: the divergence lies at or after it."""
     return verified if verified < checkpoint.size else max(checkpoint.size - 1, 0)
