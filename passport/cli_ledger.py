@@ -32,8 +32,14 @@ def log_key_command() -> None:
 
 @click.command("audit")
 @click.option("--workers", type=int, help="Processes verifying signatures (default: all cores)")
+@click.option(
+    "--restricted-signatures",
+    is_flag=True,
+    help="Also verify the signature of every restricted credential (each is always checked "
+    "against the digest its verified public credential logs).",
+)
 @with_appcontext
-def audit_command(workers: int | None) -> None:
+def audit_command(workers: int | None, restricted_signatures: bool) -> None:
     """Re-verify the whole stored log; exit 1 naming the first bad entry."""
     from passport.services.audit import audit
 
@@ -46,6 +52,7 @@ def audit_command(workers: int | None) -> None:
                 publisher.keys_dir,
                 base_url=current_app.config["DPP_BASE_URL"],
                 workers=workers,
+                restricted_signatures=restricted_signatures,
                 progress=lambda what, n: click.echo(f"  {what}: {n}", err=True),
             )
         except PassportError as exc:
@@ -53,7 +60,8 @@ def audit_command(workers: int | None) -> None:
             sys.exit(1)
     click.echo(
         f"audit passed: {report.entries} entries, {report.checkpoints} checkpoints, "
-        f"{report.signatures} signatures verified"
+        f"{report.signatures} signatures verified, {report.restricted} restricted credentials "
+        f"bound by digest{' and signature' if restricted_signatures else ''}"
     )
 
 

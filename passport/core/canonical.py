@@ -14,22 +14,39 @@ from passport.core.errors import InvalidInput
 _MAX_SAFE_INT = 2**53 - 1
 
 
-def _fast_path_ok(value: object) -> bool:
-    """Tell whether orjson's sorted output is guaranteed to equal JCS for this value."""
-    # Exact types only: subclasses such as StrEnum or IntEnum take the reference path.
-    if type(value) is str or type(value) is bool or value is None:
-        return True
-    if type(value) is int:
-        return -_MAX_SAFE_INT <= value <= _MAX_SAFE_INT
-    if type(value) is dict:
-        for key, item in value.items():
-            # ASCII keys sort the same by bytes (orjson) and by UTF-16 units (JCS).
-            if type(key) is not str or not key.isascii() or not _fast_path_ok(item):
+def fast_path_ok(value: object) -> bool:
+    """Tell whether orjson's sorted output is guaranteed to equal JCS for this value.
+
+    True when every key is an ASCII string (they sort the same by bytes, as orjson does, and
+    by UTF-16 units, as JCS does) and every scalar is a string, a bool, None or an integer
+    JSON numbers represent exactly. Exact types only: subclasses such as StrEnum or IntEnum
+    take the reference path. One iterative walk with scalars checked inline: the audit runs
+    it once per logged credential.
+    """
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        kind = type(item)
+        if kind is dict:
+            for key, child in item.items():  # type: ignore[attr-defined]
+                if type(key) is not str or not key.isascii():
+                    return False
+                child_kind = type(child)
+                if child_kind is str or child_kind is bool or child is None:
+                    continue
+                if child_kind is int:
+                    if not -_MAX_SAFE_INT <= child <= _MAX_SAFE_INT:
+                        return False
+                    continue
+                pending.append(child)
+        elif kind is list:
+            pending.extend(item)  # type: ignore[arg-type]
+        elif kind is int:
+            if not -_MAX_SAFE_INT <= item <= _MAX_SAFE_INT:  # type: ignore[operator]
                 return False
-        return True
-    if type(value) is list:
-        return all(map(_fast_path_ok, value))
-    return False
+        elif not (kind is str or kind is bool or item is None):
+            return False
+    return True
 
 
 def refuse_floats(value: object, path: str = "$") -> None:
@@ -44,11 +61,16 @@ def refuse_floats(value: object, path: str = "$") -> None:
             refuse_floats(item, f"{path}[{index}]")
 
 
+def sorted_json(value: object) -> bytes:
+    """Return orjson's sorted-key bytes: JCS itself for a value `fast_path_ok` accepted."""
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+
+
 def canonicalize(value: object, *, floats: bool = True) -> bytes:
     """Return the RFC 8785 canonical JSON bytes of `value`; `floats=False` refuses floats."""
-    if _fast_path_ok(value):  # the fast path admits no float, so one walk checks both
+    if fast_path_ok(value):  # the fast path admits no float, so one walk checks both
         try:
-            return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+            return sorted_json(value)
         except orjson.JSONEncodeError:
             pass  # lone surrogates or deep nesting: let the reference implementation decide
     if not floats:

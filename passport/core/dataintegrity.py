@@ -31,18 +31,32 @@ class VerifiedCredential:
 
 def proof_configuration(proof: Mapping[str, Any]) -> dict[str, Any]:
     """Return the proof configuration: the proof options without `proofValue`."""
-    return {key: value for key, value in proof.items() if key != "proofValue"}
+    config = dict(proof)
+    config.pop("proofValue", None)
+    return config
 
 
 def unsecured_document(document: Mapping[str, Any]) -> dict[str, Any]:
     """Return the document without its `proof`."""
-    return {key: value for key, value in document.items() if key != "proof"}
+    unsecured = dict(document)
+    unsecured.pop("proof", None)
+    return unsecured
 
 
 def hash_data(
-    *, proof_config: Mapping[str, Any], document: Mapping[str, Any], floats: bool = True
+    *,
+    proof_config: Mapping[str, Any],
+    document: Mapping[str, Any],
+    floats: bool = True,
+    canonical: Callable[[object], bytes] | None = None,
 ) -> bytes:
-    """Return SHA-256(JCS(proof config)) followed by SHA-256(JCS(unsecured document))."""
+    """Return SHA-256(JCS(proof config)) followed by SHA-256(JCS(unsecured document)).
+
+    `canonical` replaces JCS for a caller that has already checked the whole credential
+    takes `sorted_json` (see `passport.core.canonical.fast_path_ok`).
+    """
+    if canonical is not None:
+        return _sha256(canonical(proof_config)) + _sha256(canonical(document))
     return _sha256(canonicalize(proof_config)) + _sha256(canonicalize(document, floats=floats))
 
 
@@ -91,10 +105,14 @@ def sign_credential(
 def verify_credential(
     document: Mapping[str, Any],
     *,
-    resolve_key: Callable[[str], bytes],
+    resolve_key: Callable[[str], bytes | Ed25519PublicKey],
     proof_purpose: str = ASSERTION_METHOD,
+    canonical: Callable[[object], bytes] | None = None,
 ) -> VerifiedCredential:
-    """Verify the `eddsa-jcs-2022` proof of `document` and return the unsecured credential."""
+    """Verify the `eddsa-jcs-2022` proof of `document` and return the unsecured credential.
+
+    `canonical`: as for `hash_data`, for a caller that checked `fast_path_ok(document)`.
+    """
     # 1. A single embedded proof object.
     proof = document.get("proof")
     if not isinstance(proof, Mapping):
@@ -120,7 +138,9 @@ def verify_credential(
     # 5. Hash what was signed.
     unsecured = unsecured_document(document)
     try:
-        digest = hash_data(proof_config=proof_configuration(proof), document=unsecured)
+        digest = hash_data(
+            proof_config=proof_configuration(proof), document=unsecured, canonical=canonical
+        )
     except InvalidInput as exc:
         raise SignatureInvalid(f"hash data: {exc.detail}") from exc
     # 6. The key of the verification method.
@@ -133,7 +153,9 @@ def verify_credential(
     return VerifiedCredential(document=unsecured, verification_method=method, created=created)
 
 
-def _load_key(raw: bytes) -> Ed25519PublicKey:
+def _load_key(raw: bytes | Ed25519PublicKey) -> Ed25519PublicKey:
+    if isinstance(raw, Ed25519PublicKey):
+        return raw  # already loaded (and checked) by the caller
     try:
         return Ed25519PublicKey.from_public_bytes(raw)
     except ValueError as exc:

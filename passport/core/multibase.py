@@ -5,7 +5,9 @@ from __future__ import annotations
 from passport.core.errors import InvalidInput, InvalidKey, PassportError, SignatureInvalid
 
 _ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
-_INDEX = {char: i for i, char in enumerate(_ALPHABET)}
+_INVALID = 255
+# Maps each alphabet byte to its digit value and every other byte to _INVALID.
+_DIGITS = bytes(_ALPHABET.encode().find(bytes([b])) % 256 for b in range(256))
 _BASE58BTC = "z"
 # Multicodec varints: ed25519-pub 0xed and ed25519-priv 0x1300.
 ED25519_PUB_HEADER = b"\xed\x01"
@@ -27,11 +29,12 @@ def b58encode(data: bytes) -> str:
 
 def b58decode(text: str) -> bytes:
     """Decode bitcoin-alphabet base58 text to bytes."""
+    digits = text.encode("ascii", "replace").translate(_DIGITS)
+    if _INVALID in digits:
+        bad = text[digits.index(_INVALID)]
+        raise InvalidInput(f"not a base58btc character: {bad!r}")
     number = 0
-    for char in text:
-        digit = _INDEX.get(char)
-        if digit is None:
-            raise InvalidInput(f"not a base58btc character: {char!r}")
+    for digit in digits:  # iterating bytes: no per-character dict lookup
         number = number * 58 + digit
     zeros = len(text) - len(text.lstrip("1"))
     return b"\0" * zeros + number.to_bytes((number.bit_length() + 7) // 8, "big")

@@ -4,59 +4,27 @@ from __future__ import annotations
 
 import json
 import os
-from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import select as core_select
+from sqlalchemy import text
 from sqlmodel import Session, col, select
 
-from passport.core.canonical import canonicalize
-from passport.core.credentials import digest_sri, entry_bytes
-from passport.core.dataintegrity import verify_credential
-from passport.core.errors import LedgerInconsistent, PassportError, SignatureInvalid
+from passport.core.errors import PassportError
 from passport.core.keylog import KeyHistory
-from passport.core.kinds import KEY_KINDS, EntryKind
-from passport.core.merkle import leaf_hash
+from passport.core.kinds import KEY_KINDS
 from passport.core.multibase import encode_multikey
 from passport.services.audit_tree import AuditFailed, check_checkpoints, check_nodes, levels_of
+from passport.services.audit_worker import Failure, RangeResult, audit_range, init_worker
 from passport.services.ledger import committed_size
 from passport.services.logkey import LogKey
 from passport.services.orgs import signing_method
-from passport.tables import (
-    HistoryEntryRow,
-    LedgerEntryRow,
-    OrganisationRow,
-    OrgKeyRow,
-    RestrictedCredentialRow,
-)
+from passport.tables import HistoryEntryRow, LedgerEntryRow, OrganisationRow, OrgKeyRow
 
-CHUNK = 2000
+CHUNK = 500  # entries per worker task: small enough to keep every core busy to the end
 Progress = Callable[[str, int], None]
-
-
-@dataclass(frozen=True, slots=True)
-class Logged:
-    """What later checks need of a logged passport credential (not the whole credential)."""
-
-    subject: str
-    previous_entry: str | None
-    related: dict[str, str]  # restricted credential id -> digestSRI
-    public_key: bytes
-
-    @classmethod
-    def of(cls, credential: dict[str, Any], public_key: bytes) -> Logged:
-        """Keep the links of `credential`."""
-        related = {r["id"]: r["digestSRI"] for r in credential.get("relatedResource", [])}
-        return cls(
-            credential["credentialSubject"]["id"],
-            credential.get("previousEntry"),
-            related,
-            public_key,
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,43 +34,12 @@ class AuditReport:
     entries: int
     checkpoints: int
     signatures: int
+    restricted: int = 0
 
 
-# A task for a worker: (index, bytes, public key, expected digest or None, subject id or None).
-# Entry tasks carry the entry bytes; restricted tasks the stored restricted credential, the
-# digest and subject its logged public credential names.
-Task = tuple[int, bytes, bytes, dict[str, str] | None, str | None]
-
-
-def _verify_chunk(tasks: list[Task]) -> tuple[int, str] | None:
-    """Check canonical form, digests and signatures of a chunk; return the first failure."""
-    for index, raw, public_key, related, subject in tasks:
-        try:
-            document = json.loads(raw)
-            if canonicalize(document) != raw:
-                raise LedgerInconsistent("not in canonical (JCS) form")
-            if related is None:
-                document = document["credential"]
-            else:
-                if related.get(document.get("id")) != digest_sri(raw):
-                    raise SignatureInvalid("does not match a digest its public credential logs")
-                if document["credentialSubject"]["id"] != subject:
-                    raise SignatureInvalid("names another subject")
-            verify_credential(document, resolve_key=_fixed(public_key))
-        except (PassportError, ValueError, KeyError, TypeError) as exc:
-            detail = exc.detail if isinstance(exc, PassportError) else repr(exc)
-            return index, detail if related is None else f"restricted credential: {detail}"
-    return None
-
-
-def _fixed(public_key: bytes) -> Callable[[str], bytes]:
-    return lambda _method: public_key
-
-
-def _key_history(sess: Session) -> tuple[KeyHistory, deque[int]]:
+def _key_history(sess: Session) -> KeyHistory:
     """Read every key entry, in index order, into a KeyHistory."""
     keys = KeyHistory()
-    indices: deque[int] = deque()
     rows = sess.exec(
         select(LedgerEntryRow.idx, LedgerEntryRow.kind, LedgerEntryRow.entry)
         .where(col(LedgerEntryRow.kind).in_([k.value for k in KEY_KINDS]))
@@ -114,24 +51,7 @@ def _key_history(sess: Session) -> tuple[KeyHistory, deque[int]]:
         except (PassportError, ValueError, KeyError, TypeError) as exc:
             detail = exc.detail if isinstance(exc, PassportError) else repr(exc)
             raise AuditFailed(f"entry {index}: {detail}", index) from exc
-        indices.append(index)
-    return keys, indices
-
-
-def _entries(sess: Session) -> Iterator[tuple[int, str, bytes]]:
-    """Yield (index, kind, bytes) in index order, a page at a time (keyset, not OFFSET)."""
-    last = -1
-    while True:
-        rows = sess.exec(
-            select(LedgerEntryRow.idx, LedgerEntryRow.kind, LedgerEntryRow.entry)
-            .where(col(LedgerEntryRow.idx) > last)
-            .order_by(col(LedgerEntryRow.idx))
-            .limit(CHUNK)
-        ).all()
-        if not rows:
-            return
-        yield from rows
-        last = rows[-1][0]
+    return keys
 
 
 def audit(
@@ -142,134 +62,93 @@ def audit(
     base_url: str,
     workers: int | None = None,
     progress: Progress | None = None,
+    restricted_signatures: bool = False,
 ) -> AuditReport:
-    """Run every check; raise AuditFailed naming the first bad entry."""
+    """Run every check; raise AuditFailed naming the first bad entry.
+
+    Worker processes check ranges of entries (see `audit_worker`); this process checks what
+    spans ranges. Entry-level failures are reported before tree-level ones: a changed entry
+    also breaks the node hashes and checkpoints above it, but the entry is what to name.
+    """
     size = committed_size(sess)
-    leaves: list[bytes] = []
     # Validity by position needs every key entry first: a revocation logged later can void
     # signatures logged earlier (compromisedSince).
-    keys, key_indices = _key_history(sess)
-    passport_entries: dict[int, Logged] = {}
-    signatures = 0
-    failures: list[tuple[int, str]] = []
-    with ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
-        futures = []
-        tasks: list[Task] = []
-        for stored_index, kind, raw in _entries(sess):
-            index = len(leaves)
-            if stored_index != index:
-                raise AuditFailed(
-                    f"entry {index}: missing (next stored index is {stored_index})", index
-                )
-            try:
-                body = json.loads(raw)
-                if body.get("v") != 1 or body.get("kind") != kind:
-                    raise LedgerInconsistent("version or kind does not match its row")
-                if kind in KEY_KINDS:
-                    if canonicalize(body) != raw:
-                        raise LedgerInconsistent("not in canonical (JCS) form")
-                    if not key_indices or key_indices.popleft() != index:
-                        raise LedgerInconsistent("key entry out of step with the key history")
-                elif kind in (EntryKind.PASSPORT_ISSUED, EntryKind.PASSPORT_CORRECTED):
-                    credential = body["credential"]
-                    method = credential["proof"]["verificationMethod"]
-                    public = keys.key_for(method, index=index)
-                    if keys.controller_of(method) != credential.get("issuer"):
-                        raise SignatureInvalid("the key is not controlled by the issuer")
-                    tasks.append((index, raw, public, None, None))  # canonical form: worker
-                    passport_entries[index] = Logged.of(credential, public)
-                else:
-                    raise LedgerInconsistent(f"unknown kind {kind!r}")
-            except (PassportError, ValueError, KeyError, TypeError) as exc:
-                detail = exc.detail if isinstance(exc, PassportError) else repr(exc)
-                raise AuditFailed(f"entry {index}: {detail}", index) from exc
-            leaves.append(leaf_hash(raw))
-            if len(tasks) >= CHUNK:
-                futures.append(pool.submit(_verify_chunk, tasks))
-                signatures += len(tasks)
-                tasks = []
-            if progress is not None and index % 10_000 == 0:
-                progress("entries", index)
-        if tasks:
-            futures.append(pool.submit(_verify_chunk, tasks))
-            signatures += len(tasks)
-        if len(leaves) != size:
-            raise AuditFailed(f"the log head says {size} entries but {len(leaves)} are stored")
-        levels = levels_of(leaves)
-        check_nodes(sess, levels, size)
-        checkpoints = check_checkpoints(sess, levels, key, keys_dir, size)
-        restricted = _check_served(sess, leaves, passport_entries)
-        for task_index in range(0, len(restricted), CHUNK):
-            futures.append(pool.submit(_verify_chunk, restricted[task_index : task_index + CHUNK]))
-        signatures += len(restricted)
-        _check_org_keys(sess, keys, base_url)
-        for future in futures:
-            failure = future.result()
-            if failure is not None:
-                failures.append(failure)
+    keys = _key_history(sess)
+    url = sess.get_bind().engine.url.render_as_string(hide_password=False)
+    results: list[RangeResult] = []
+    with ProcessPoolExecutor(
+        max_workers=workers or os.cpu_count() or 1,
+        initializer=init_worker,
+        initargs=(url, keys, restricted_signatures),
+    ) as pool:
+        starts = range(0, size, CHUNK)
+        for result in pool.map(audit_range, starts, [min(s + CHUNK, size) for s in starts]):
+            results.append(result)
+            if progress is not None:
+                progress("entries", result.start + len(result.leaves))
+    # A range that failed stops at its first bad entry and reports nothing served after it:
+    # chains are checked only over ranges that were checked whole.
+    failures = [r.failure for r in results if r.failure is not None]
+    failures = failures or _check_chains(sess, results)
     if failures:
         index, detail = min(failures)
-        raise AuditFailed(f"entry {index}: signature: {detail}", index)
-    return AuditReport(entries=size, checkpoints=checkpoints, signatures=signatures)
+        raise AuditFailed(f"entry {index}: {detail}", index)
+    leaves = [leaf for result in results for leaf in result.leaves]
+    # Entries and the head commit together, so rows past `size` are only those appended since
+    # it was read (the log may be live); read the head again after counting them.
+    extra = sess.execute(text("SELECT COUNT(*) FROM ledger_entry WHERE idx >= :s"), {"s": size})
+    beyond = extra.scalar_one()
+    head = sess.execute(text("SELECT size FROM ledger_head WHERE id = 1")).scalar_one()
+    if beyond > head - size:
+        raise AuditFailed(f"the log head says {head} entries but {size + beyond} are stored")
+    levels = levels_of(leaves)
+    check_nodes(sess, levels, size)
+    checkpoints = check_checkpoints(sess, levels, key, keys_dir, size)
+    _check_org_keys(sess, keys, base_url)
+    return AuditReport(
+        entries=size,
+        checkpoints=checkpoints,
+        signatures=sum(r.signatures for r in results),
+        restricted=sum(r.restricted for r in results),
+    )
 
 
-def _check_served(sess: Session, leaves: list[bytes], logged: dict[int, Logged]) -> list[Task]:
-    """What the API serves (history and restricted rows) is exactly what was logged."""
-    history = sess.execute(
-        core_select(
-            col(HistoryEntryRow.passport_id),
-            col(HistoryEntryRow.sequence),
-            col(HistoryEntryRow.kind),
-            col(HistoryEntryRow.credential),
-            col(HistoryEntryRow.entry_hash),
-            col(HistoryEntryRow.ledger_index),
-        ).order_by(col(HistoryEntryRow.passport_id), col(HistoryEntryRow.sequence))
-    ).all()
-    seen: dict[tuple[str, int], int] = {}
-    previous: tuple[str, int, str] | None = None  # passport, sequence, entry hash
-    for passport_id, sequence, kind, credential, entry_hash, index in history:
+def _check_chains(sess: Session, results: list[RangeResult]) -> list[Failure]:
+    """Each passport's history is the chain of versions the log holds, with none left out."""
+    failures: list[Failure] = []
+    unlogged = sess.exec(
+        select(HistoryEntryRow.passport_id, HistoryEntryRow.sequence).where(
+            col(HistoryEntryRow.ledger_index).is_(None)
+        )
+    ).first()
+    if unlogged is not None:
+        raise AuditFailed(f"passport {unlogged[0]} sequence {unlogged[1]} is not in the ledger")
+    orphans = sess.execute(
+        text(
+            "SELECT COUNT(*) FROM restricted_credential r LEFT JOIN history_entry h"
+            " ON h.passport_id = r.passport_id AND h.sequence = r.sequence"
+            " WHERE h.passport_id IS NULL"
+        )
+    ).scalar_one()
+    if orphans:
+        raise AuditFailed(f"{orphans} restricted credentials belong to no logged version")
+    previous_of = {item.index: item.previous_entry for r in results for item in r.logged}
+    served = sorted(row for r in results for row in r.served)
+    seen: set[int] = set()
+    last: tuple[str, int, str] | None = None  # passport, sequence, entry hash
+    for passport_id, sequence, index, entry_hash in served:
+        chained = last is not None and last[0] == passport_id
         where = f"passport {passport_id} sequence {sequence}"
-        if index is None or index not in logged:
-            raise AuditFailed(f"{where} is not in the ledger")
-        served = entry_bytes(EntryKind(kind), credential.encode())
-        if leaf_hash(served) != leaves[index] or entry_hash != leaves[index].hex():
-            raise AuditFailed(
-                f"entry {index}: the served copy ({where}) differs from the log", index
-            )
-        chained = previous is not None and previous[0] == passport_id
-        if sequence != (previous[1] + 1 if chained and previous else 1):
-            raise AuditFailed(f"entry {index}: {where} breaks the sequence", index)
-        if logged[index].previous_entry != (previous[2] if chained and previous else None):
-            raise AuditFailed(f"entry {index}: previousEntry does not match the history", index)
-        seen[(passport_id, sequence)] = index
-        previous = (passport_id, sequence, entry_hash)
-    missing = set(logged) - set(seen.values())
+        if sequence != (last[1] + 1 if chained and last else 1):
+            failures.append((index, f"{where} breaks the sequence"))
+        elif previous_of.get(index) != (last[2] if chained and last else None):
+            failures.append((index, "previousEntry does not match the history"))
+        seen.add(index)
+        last = (passport_id, sequence, entry_hash)
+    missing = set(previous_of) - seen
     if missing:
-        first = min(missing)
-        raise AuditFailed(f"entry {first}: logged but not served (a history row is missing)", first)
-    tasks: list[Task] = []
-    restricted = sess.exec(
-        select(
-            RestrictedCredentialRow.passport_id,
-            RestrictedCredentialRow.sequence,
-            RestrictedCredentialRow.credential,
-        )
-    ).all()
-    bound = 0
-    for passport_id, sequence, credential in restricted:
-        index = seen.get((passport_id, sequence), -1)
-        if index < 0:
-            raise AuditFailed(f"restricted credential of {passport_id}#{sequence} is not logged")
-        public = logged[index]
-        # Signed with the same key as its public credential (they are issued together).
-        tasks.append(
-            (index, credential.encode(), public.public_key, public.related, public.subject)
-        )
-        bound += 1
-    promised = sum(len(entry.related) for entry in logged.values())
-    if bound != promised:
-        raise AuditFailed(f"{promised} restricted credentials are logged but {bound} are served")
-    return tasks
+        failures.append((min(missing), "logged but not served (a history row is missing)"))
+    return failures
 
 
 def _check_org_keys(sess: Session, keys: KeyHistory, base_url: str) -> None:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from sqlalchemy import or_
 from sqlmodel import Session, col, func, select
 
 from passport.core.errors import LedgerInconsistent, PassportError
 from passport.core.merkle import node_hash
 from passport.core.note import Checkpoint, open_checkpoint
+from passport.services.ledger import LOW_LEVELS
 from passport.services.logkey import LogKey, read_witness
 from passport.tables import CheckpointRow, LedgerNodeRow
 
@@ -50,7 +52,8 @@ def root_at(levels: list[list[bytes]], size: int) -> bytes:
 
 def check_nodes(sess: Session, levels: list[list[bytes]], size: int) -> None:
     """Every stored node hash equals the recomputed one, and none is missing or extra."""
-    for level, hashes in enumerate(levels):
+    for level in range(LOW_LEVELS, len(levels)):
+        hashes = levels[level]
         stored = sess.exec(
             select(LedgerNodeRow.idx, LedgerNodeRow.hash)
             .where(LedgerNodeRow.level == level)
@@ -66,11 +69,18 @@ def check_nodes(sess: Session, levels: list[list[bytes]], size: int) -> None:
                 )
         if len(stored) != expected:
             raise AuditFailed(f"level {level} has {len(stored)} stored nodes, expected {expected}")
-    above = sess.exec(
-        select(func.count()).select_from(LedgerNodeRow).where(LedgerNodeRow.level >= len(levels))
+    stray = sess.exec(
+        select(func.count())
+        .select_from(LedgerNodeRow)
+        .where(
+            or_(
+                col(LedgerNodeRow.level) >= max(len(levels), LOW_LEVELS),
+                col(LedgerNodeRow.level) < LOW_LEVELS,
+            )
+        )
     ).one()
-    if above:
-        raise AuditFailed(f"{above} stored node hashes lie above the tree")
+    if stray:
+        raise AuditFailed(f"{stray} stored node hashes lie outside the tree's stored levels")
 
 
 def check_checkpoints(

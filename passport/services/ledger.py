@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import insert, text, update
+from sqlalchemy import Connection, update
 from sqlmodel import Session, col, select
 
 from passport.core.errors import LedgerInconsistent, NotFound
-from passport.core.merkle import leaf_hash, node_hash
-from passport.tables import LedgerEntryRow, LedgerHeadRow, LedgerNodeRow, table_of
+from passport.core.merkle import HASH_SIZE, leaf_hash, node_hash
+from passport.tables import LedgerEntryRow, LedgerHeadRow, table_of
 
 HEAD_ID = 1
 NodeId = tuple[int, int]
+# Perfect subtrees below this level are not stored: any of them is recomputed from at most
+# 2**LOW_LEVELS entries read in one range query. That keeps one node row per 8 entries instead
+# of two per entry, and a proof still costs one node query and one entry-range query.
+LOW_LEVELS = 4
+BLOCK = 1 << LOW_LEVELS
+ENTRY_COLUMNS = ("idx", "kind", "entry", "passport_id", "created_at")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,29 +60,78 @@ def frontier_ids(size: int) -> list[NodeId]:
     return ids
 
 
-def read_nodes(sess: Session, ids: Sequence[NodeId]) -> dict[NodeId, bytes]:
-    """Return the stored hashes of the perfect subtrees `ids` in one query."""
-    found: dict[NodeId, bytes] = {}
-    wanted = list(dict.fromkeys(ids))
+def _ints(values: Iterable[int]) -> str:
+    return ",".join(str(int(v)) for v in values)
+
+
+def _stored(conn: Connection, ids: Sequence[NodeId]) -> dict[NodeId, bytes]:
+    """Read stored node hashes: one `level = L AND idx IN (…)` term per level."""
     by_level: dict[int, list[int]] = {}
-    for level, index in wanted:
+    for level, index in ids:
         by_level.setdefault(level, []).append(index)
-    # One `level = L AND idx IN (…)` term per level: both databases answer it from the
-    # primary key, where a row-value IN list can make SQLite scan the whole table. The SQL is
-    # written out with integer literals (ints only, so nothing to inject): its shape changes
-    # with every proof, and compiling a fresh SQLAlchemy statement each time cost more than
-    # the query itself.
-    if by_level:
-        terms = " OR ".join(
-            f"(level = {int(level)} AND idx IN ({','.join(str(int(i)) for i in indices)}))"
-            for level, indices in by_level.items()
-        )
-        rows = sess.execute(text(f"SELECT level, idx, hash FROM ledger_node WHERE {terms}"))
-        found.update({(level, index): bytes(digest) for level, index, digest in rows})
-    missing = [i for i in wanted if i not in found]
-    if missing:
-        raise LedgerInconsistent(f"stored node hashes missing: {missing[:4]}")
+    # Both databases answer these terms from the primary key, where a row-value IN list can
+    # make SQLite scan the whole table. The SQL holds integer literals only (nothing to
+    # inject); its shape changes with every proof, so a compiled statement would not be reused.
+    terms = " OR ".join(
+        f"(level = {int(level)} AND idx IN ({_ints(indices)}))"
+        for level, indices in by_level.items()
+    )
+    rows = conn.exec_driver_sql(f"SELECT level, idx, hash FROM ledger_node WHERE {terms}")
+    return {(level, index): bytes(digest) for level, index, digest in rows}
+
+
+def _recomputed(conn: Connection, ids: Sequence[NodeId]) -> dict[NodeId, bytes]:
+    """Recompute low perfect subtrees from the entries they cover, read in one query."""
+    spans = sorted({(index << level, (index + 1) << level) for level, index in ids})
+    terms = " OR ".join(f"(idx >= {int(a)} AND idx < {int(b)})" for a, b in spans)
+    rows = conn.exec_driver_sql(f"SELECT idx, entry FROM ledger_entry WHERE {terms}")
+    leaves = {index: leaf_hash(bytes(entry)) for index, entry in rows}
+    found: dict[NodeId, bytes] = {}
+    for level, index in ids:
+        first = index << level
+        hashes = [leaves.get(i) for i in range(first, first + (1 << level))]
+        if None in hashes:
+            continue  # reported as missing by the caller
+        found[(level, index)] = subtree_hash(hashes)  # type: ignore[arg-type]
     return found
+
+
+def subtree_hash(leaves: Sequence[bytes]) -> bytes:
+    """Return the hash of the perfect subtree over `leaves` (a power of two of leaf hashes)."""
+    level = list(leaves)
+    while len(level) > 1:
+        level = [node_hash(level[i], level[i + 1]) for i in range(0, len(level), 2)]
+    return level[0]
+
+
+def read_nodes(sess: Session, ids: Sequence[NodeId]) -> dict[NodeId, bytes]:
+    """Return the hashes of the perfect subtrees `ids`: at most one query each for stored nodes
+    and for the entries under the low ones."""
+    wanted = list(dict.fromkeys(ids))
+    conn = sess.connection()
+    high = [node for node in wanted if node[0] >= LOW_LEVELS]
+    low = [node for node in wanted if node[0] < LOW_LEVELS]
+    found = _stored(conn, high) if high else {}
+    if low:
+        found.update(_recomputed(conn, low))
+    missing = [node for node in wanted if len(found.get(node, b"")) != HASH_SIZE]
+    if missing:
+        raise LedgerInconsistent(f"stored node hashes missing or malformed: {missing[:4]}")
+    return found
+
+
+def insert_many(conn: Connection, table: str, columns: Sequence[str], rows: list[Any]) -> None:
+    """One executemany straight to the driver: no per-row parameter processing."""
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    marks = ", ".join([mark] * len(columns))
+    conn.exec_driver_sql(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+
+
+def stored_time(conn: Connection, at: datetime) -> Any:
+    """Return `at` as the driver stores it in a `created_at` column (bound once per batch)."""
+    column = table_of(LedgerEntryRow).c.created_at
+    process = column.type.bind_processor(conn.dialect)
+    return process(at) if process else at
 
 
 def append(sess: Session, entries: Sequence[NewEntry], *, at: datetime) -> list[int]:
@@ -86,35 +142,28 @@ def append(sess: Session, entries: Sequence[NewEntry], *, at: datetime) -> list[
     if not entries:
         return []
     size = lock_head(sess)
+    conn = sess.connection()
     nodes: dict[NodeId, bytes] = read_nodes(sess, frontier_ids(size)) if size else {}
+    when = stored_time(conn, at)
     rows, node_rows = [], []
     for offset, item in enumerate(entries):
         index = size + offset
         digest = leaf_hash(item.entry)
         nodes[(0, index)] = digest
-        node_rows.append({"level": 0, "idx": index, "hash": digest})
         level = 1
         # Leaf `index` completes the perfect subtree at `level` whenever index + 1 is a
         # multiple of 2**level; its left half is either in this batch or on the frontier.
         while (index + 1) % (1 << level) == 0:
             parent = index >> level
-            digest = node_hash(nodes[(level - 1, 2 * parent)], nodes[(level - 1, 2 * parent + 1)])
+            digest = node_hash(nodes[(level - 1, 2 * parent)], digest)
             nodes[(level, parent)] = digest
-            node_rows.append({"level": level, "idx": parent, "hash": digest})
+            if level >= LOW_LEVELS:
+                node_rows.append((level, parent, digest))
             level += 1
-        rows.append(
-            {
-                "idx": index,
-                "kind": item.kind,
-                "entry": item.entry,
-                "passport_id": item.passport_id,
-                "created_at": at,
-            }
-        )
-    # Core inserts on the session's connection: no ORM unit-of-work bookkeeping per row.
-    connection = sess.connection()
-    connection.execute(insert(table_of(LedgerEntryRow)), rows)
-    connection.execute(insert(table_of(LedgerNodeRow)), node_rows)
+        rows.append((index, item.kind, item.entry, item.passport_id, when))
+    insert_many(conn, "ledger_entry", ENTRY_COLUMNS, rows)
+    if node_rows:
+        insert_many(conn, "ledger_node", ("level", "idx", "hash"), node_rows)
     sess.execute(
         update(LedgerHeadRow).where(col(LedgerHeadRow.id) == HEAD_ID).values(size=size + len(rows))
     )

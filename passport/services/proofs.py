@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlmodel import Session, col, select
 
 from passport.core.errors import InvalidInput, NotFound
-from passport.core.merkle import consistency_proof, inclusion_proof
+from passport.core.merkle import consistency_proof, fold, inclusion_plan
 from passport.services.checkpoints import latest
 from passport.services.ledger import StoredNodes, committed_size, read_nodes
 from passport.tables import CheckpointRow
@@ -65,9 +65,11 @@ def inclusion(sess: Session, index: int, tree_size: int | None = None) -> Inclus
         )
     if size > committed_size(sess):
         raise InvalidInput("tree_size is beyond the log", errors={"tree_size": ["too large"]})
-    reader = StoredNodes(sess)
-    leaf = read_nodes(sess, [(0, index)])[(0, index)]
-    return InclusionProof(index, size, leaf, inclusion_proof(index, size, reader))
+    plan = inclusion_plan(index, size)
+    # The leaf and the proof's low siblings share one block of entries: one read for all.
+    found = read_nodes(sess, [(0, index), *(node for group in plan for node in group)])
+    hashes = [fold([found[node] for node in group]) for group in plan]
+    return InclusionProof(index, size, found[(0, index)], hashes)
 
 
 def consistency(sess: Session, old_size: int, new_size: int | None = None) -> ConsistencyProof:

@@ -18,10 +18,10 @@ from tests.conftest import bearer, example
 
 @pytest.fixture
 def populated(app: Flask, client: FlaskClient, make_org: Any) -> dict[str, Any]:
-    """A log with keys, 12 passports (bulk and single), a correction and checkpoints."""
+    """A log of 16 entries (a stored level-4 node): keys, passports, a correction, checkpoints."""
     maker = make_org("maker", "manufacturer")
     make_org("fixer", "repairer")
-    rows = [example("textile") for _ in range(6)] + [example("mattress") for _ in range(4)]
+    rows = [example("textile") for _ in range(8)] + [example("mattress") for _ in range(4)]
     assert (
         client.post("/api/v1/passports:bulk", json=rows, headers=bearer(maker)).status_code == 201
     )
@@ -134,9 +134,9 @@ def _swap(app: Flask) -> None:
     sql(app, "UPDATE ledger_entry SET entry = :e WHERE idx = 8", e=a)
 
 
-@tamper("node hash", "entry 8")
+@tamper("node hash", "entry 0")
 def _node(app: Flask) -> None:
-    sql(app, "UPDATE ledger_node SET hash = :h WHERE level = 2 AND idx = 2", h=b"\x00" * 32)
+    sql(app, "UPDATE ledger_node SET hash = :h WHERE level = 4 AND idx = 0", h=b"\x00" * 32)
 
 
 @tamper("replaced checkpoint", "checkpoint")
@@ -246,7 +246,7 @@ def test_backfill_logs_what_predates_the_ledger(
     witness.unlink()
     result = runner.invoke(args=["init"])
     assert result.exit_code == 0, result.output
-    assert "logged 14 entries that predate the ledger" in result.output  # 2 keys + 12 versions
+    assert "logged 16 entries that predate the ledger" in result.output  # 2 keys + 14 versions
     audited = run_audit(runner)
     assert audited.exit_code == 0, audited.output
 
