@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlmodel import Session
 
 from passport import create_app, db
-from passport.services import proofs
+from passport.services import ledger, proofs
 from passport.services.ledger import (
     ENTRY_COLUMNS,
     NewEntry,
@@ -95,13 +95,18 @@ def build_log(folder: Path, name: str, count: int, batch: int = 20_000):  # type
     return app
 
 
-def proof_p50(app, size: int, samples: int = 2000) -> float:  # type: ignore[no-untyped-def]
-    """Return the median seconds of one inclusion proof (random index) from storage."""
+def proof_p50(app, size: int, *, cached: bool, samples: int = 2000) -> float:  # type: ignore[no-untyped-def]
+    """Return the median seconds of one inclusion proof (random index).
+
+    cached=False reads every node from storage (the node cache holds nothing), which is what
+    the O(log n) claim is about; cached=True is what the service does.
+    """
     import random
 
     rng = random.Random(7)
     times = []
     with app.app_context(), Session(db.engine()) as sess:
+        ledger._caches[db.engine()] = ledger.NodeCache(capacity=(1 << 16) if cached else 0)
         for _ in range(samples):
             index = rng.randrange(size)
             start = time.perf_counter()
@@ -240,6 +245,8 @@ def bench_peer(
         tree.close()
         with app.app_context(), Session(db.engine()) as sess:
             same = same == merkle_root(size, StoredNodes(sess))
+        with app.app_context():  # a cold cache, as pymerkle's starts
+            ledger._caches[db.engine()] = ledger.NodeCache()
         ours = proof_rate(app, size, args.proofs)
         _ratio(f"inclusion proofs at {size}", ours, peer, 10, f"identical roots: {same}")
 
@@ -275,12 +282,14 @@ def main() -> None:
         t0 = time.perf_counter()
         big = build_log(folder, "big.db", args.big)
         built = time.perf_counter() - t0
-        p_small, p_big = proof_p50(small, 10_000), proof_p50(big, args.big)
-        print(f"3. inclusion proof p50 (log of {args.big} built in {built:.0f} s):")
-        print(
-            f"   10^4: {p_small * 1e3:.3f} ms   {args.big}: {p_big * 1e3:.3f} ms   "
-            f"ratio {p_big / p_small:.2f}  (target <= 2 ms, ratio <= 1.5)"
-        )
+        print(f"3. inclusion proof p50, 2000 random indices (log of {args.big}: {built:.0f} s):")
+        for cached, label in ((False, "from storage"), (True, "node cache on")):
+            p_small = proof_p50(small, 10_000, cached=cached)
+            p_big = proof_p50(big, args.big, cached=cached)
+            print(
+                f"   {label:<14} 10^4: {p_small * 1e3:.3f} ms   {args.big}: {p_big * 1e3:.3f} ms   "
+                f"ratio {p_big / p_small:.2f}  (target <= 2 ms, ratio <= 1.5)"
+            )
         bench_peer(folder, args, ledger, {10_000: small, args.big: big})
 
 

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import Connection, update
-from sqlmodel import Session, col, select
+from sqlalchemy import Connection, Engine
+from sqlmodel import Session
 
-from passport.core.errors import LedgerInconsistent, NotFound
+from passport.core.errors import InvalidInput, LedgerInconsistent, NotFound
 from passport.core.merkle import HASH_SIZE, leaf_hash, node_hash
-from passport.tables import LedgerEntryRow, LedgerHeadRow, table_of
+from passport.tables import LedgerEntryRow, table_of
 
 HEAD_ID = 1
 NodeId = tuple[int, int]
@@ -42,12 +44,35 @@ def begin_write(sess: Session) -> None:
 
 def lock_head(sess: Session) -> int:
     """Take the sequencer's lock row (FOR UPDATE) and return the log's size."""
-    head = sess.exec(
-        select(LedgerHeadRow).where(LedgerHeadRow.id == HEAD_ID).with_for_update()
-    ).first()
-    if head is None:
+    conn = sess.connection()
+    # SQLite has no FOR UPDATE: there the writer holds the database lock from BEGIN IMMEDIATE.
+    lock = "" if conn.dialect.name == "sqlite" else " FOR UPDATE"
+    size = conn.exec_driver_sql(f"SELECT size FROM ledger_head WHERE id = {HEAD_ID}{lock}").scalar()
+    if size is None:
         raise LedgerInconsistent("the ledger head row is missing: run `dpp init`")
-    return head.size
+    return int(size)
+
+
+@dataclass(slots=True)
+class _Frontier:
+    """The frontier hashes after this transaction's last append, so the next need no reads."""
+
+    transaction: object
+    size: int
+    nodes: dict[NodeId, bytes]
+
+
+_FRONTIER = "passport.ledger.frontier"
+
+
+def _frontier(sess: Session, size: int) -> dict[NodeId, bytes]:
+    """Return the hashes of the perfect subtrees making up the first `size` entries."""
+    kept = sess.info.get(_FRONTIER)
+    # Valid only in the same transaction and at the same size: a rolled-back savepoint makes
+    # the head smaller than what was kept, and a new transaction may see other writers' work.
+    if kept is not None and kept.transaction is sess.get_transaction() and kept.size == size:
+        return {node: kept.nodes[node] for node in frontier_ids(size)}
+    return read_nodes(sess, frontier_ids(size)) if size else {}
 
 
 def frontier_ids(size: int) -> list[NodeId]:
@@ -104,10 +129,78 @@ def subtree_hash(leaves: Sequence[bytes]) -> bytes:
     return level[0]
 
 
-def read_nodes(sess: Session, ids: Sequence[NodeId]) -> dict[NodeId, bytes]:
+class NodeCache:
+    """Committed perfect-subtree hashes already read, for serving proofs (one per engine).
+
+    A committed perfect subtree never changes (the log is append-only), so a proof may reuse
+    its hash instead of reading it again, as CT logs let CDNs cache full tiles. Only proofs
+    read through the cache: appending, signing checkpoints, the start-up check and the audit
+    always read storage, so a changed or restored database is never judged from memory.
+    Bounded: the oldest half is dropped when full.
+    """
+
+    def __init__(self, capacity: int = 1 << 16) -> None:
+        self._hashes: dict[NodeId, bytes] = {}
+        self._capacity = capacity
+        self._lock = threading.Lock()
+        self.committed = 0  # the largest log size seen committed: it never shrinks
+
+    def split(self, ids: Sequence[NodeId]) -> tuple[dict[NodeId, bytes], list[NodeId]]:
+        """Return (the cached hashes of `ids`, the ids not cached)."""
+        hashes = self._hashes
+        found = {node: hashes[node] for node in ids if node in hashes}
+        return found, [node for node in ids if node not in found]
+
+    def add(self, hashes: Mapping[NodeId, bytes], committed: int) -> None:
+        """Keep `hashes` of subtrees that lie wholly inside the first `committed` entries."""
+        if not self._capacity:
+            return
+        with self._lock:
+            if len(self._hashes) + len(hashes) > self._capacity:
+                for node in list(self._hashes)[: self._capacity // 2]:
+                    del self._hashes[node]
+            for (level, index), digest in hashes.items():
+                if (index + 1) << level <= committed:
+                    self._hashes[(level, index)] = digest
+
+
+_caches: WeakKeyDictionary[Engine, NodeCache] = WeakKeyDictionary()
+_caches_lock = threading.Lock()
+
+
+def node_cache(sess: Session) -> NodeCache:
+    """Return the node cache of the session's database."""
+    engine = sess.get_bind().engine
+    with _caches_lock:
+        cache = _caches.get(engine)
+        if cache is None:
+            cache = _caches[engine] = NodeCache()
+        return cache
+
+
+def ensure_committed(sess: Session, size: int, field: str = "tree_size") -> NodeCache:
+    """Raise unless the first `size` entries are committed; return the node cache."""
+    cache = node_cache(sess)
+    if size > cache.committed:
+        committed = committed_size(sess)
+        cache.committed = max(cache.committed, committed)
+        if size > committed:
+            raise InvalidInput(f"{field} is beyond the log", errors={field: ["too large"]})
+    return cache
+
+
+def read_nodes(
+    sess: Session, ids: Sequence[NodeId], cache: NodeCache | None = None
+) -> dict[NodeId, bytes]:
     """Return the hashes of the perfect subtrees `ids`: at most one query each for stored nodes
-    and for the entries under the low ones."""
+    and for the entries under the low ones. With a cache (proofs only), cached ones are not
+    read and the ones read are kept."""
     wanted = list(dict.fromkeys(ids))
+    cached: dict[NodeId, bytes] = {}
+    if cache is not None:
+        cached, wanted = cache.split(wanted)
+        if not wanted:
+            return cached
     conn = sess.connection()
     high = [node for node in wanted if node[0] >= LOW_LEVELS]
     low = [node for node in wanted if node[0] < LOW_LEVELS]
@@ -117,6 +210,9 @@ def read_nodes(sess: Session, ids: Sequence[NodeId]) -> dict[NodeId, bytes]:
     missing = [node for node in wanted if len(found.get(node, b"")) != HASH_SIZE]
     if missing:
         raise LedgerInconsistent(f"stored node hashes missing or malformed: {missing[:4]}")
+    if cache is not None:
+        cache.add(found, cache.committed)
+        found.update(cached)
     return found
 
 
@@ -143,7 +239,7 @@ def append(sess: Session, entries: Sequence[NewEntry], *, at: datetime) -> list[
         return []
     size = lock_head(sess)
     conn = sess.connection()
-    nodes: dict[NodeId, bytes] = read_nodes(sess, frontier_ids(size)) if size else {}
+    nodes = _frontier(sess, size)
     when = stored_time(conn, at)
     rows, node_rows = [], []
     for offset, item in enumerate(entries):
@@ -164,29 +260,32 @@ def append(sess: Session, entries: Sequence[NewEntry], *, at: datetime) -> list[
     insert_many(conn, "ledger_entry", ENTRY_COLUMNS, rows)
     if node_rows:
         insert_many(conn, "ledger_node", ("level", "idx", "hash"), node_rows)
-    sess.execute(
-        update(LedgerHeadRow).where(col(LedgerHeadRow.id) == HEAD_ID).values(size=size + len(rows))
-    )
-    return list(range(size, size + len(rows)))
+    new_size = size + len(rows)
+    conn.exec_driver_sql(f"UPDATE ledger_head SET size = {int(new_size)} WHERE id = {HEAD_ID}")
+    frontier = {node: nodes[node] for node in frontier_ids(new_size)}
+    sess.info[_FRONTIER] = _Frontier(sess.get_transaction(), new_size, frontier)
+    return list(range(size, new_size))
 
 
 def committed_size(sess: Session) -> int:
     """Return the size of the log as committed (no lock)."""
-    head = sess.get(LedgerHeadRow, HEAD_ID)
-    if head is None:
+    size = sess.connection().exec_driver_sql(f"SELECT size FROM ledger_head WHERE id = {HEAD_ID}")
+    value = size.scalar()
+    if value is None:
         raise LedgerInconsistent("the ledger head row is missing: run `dpp init`")
-    return head.size
+    return int(value)
 
 
 class StoredNodes:
     """A NodeReader over the stored node hashes: proofs are O(log n) reads, one query each."""
 
-    def __init__(self, sess: Session) -> None:
+    def __init__(self, sess: Session, cache: NodeCache | None = None) -> None:
         self._sess = sess
+        self._cache = cache
 
     def nodes(self, ids: Sequence[NodeId]) -> Mapping[NodeId, bytes]:
         """Return the hashes of the perfect subtrees `ids`."""
-        return read_nodes(self._sess, ids)
+        return read_nodes(self._sess, ids, self._cache)
 
 
 def entry_bytes_at(sess: Session, index: int) -> bytes:

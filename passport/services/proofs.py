@@ -9,7 +9,7 @@ from sqlmodel import Session, col, select
 from passport.core.errors import InvalidInput, NotFound
 from passport.core.merkle import consistency_proof, fold, inclusion_plan
 from passport.services.checkpoints import latest
-from passport.services.ledger import StoredNodes, committed_size, read_nodes
+from passport.services.ledger import StoredNodes, ensure_committed, read_nodes
 from passport.tables import CheckpointRow
 
 
@@ -63,11 +63,10 @@ def inclusion(sess: Session, index: int, tree_size: int | None = None) -> Inclus
         raise InvalidInput(
             "index must be below tree_size", errors={"index": [f"0 <= index < {size}"]}
         )
-    if size > committed_size(sess):
-        raise InvalidInput("tree_size is beyond the log", errors={"tree_size": ["too large"]})
+    cache = ensure_committed(sess, size)
     plan = inclusion_plan(index, size)
     # The leaf and the proof's low siblings share one block of entries: one read for all.
-    found = read_nodes(sess, [(0, index), *(node for group in plan for node in group)])
+    found = read_nodes(sess, [(0, index), *(node for group in plan for node in group)], cache)
     hashes = [fold([found[node] for node in group]) for group in plan]
     return InclusionProof(index, size, found[(0, index)], hashes)
 
@@ -77,6 +76,7 @@ def consistency(sess: Session, old_size: int, new_size: int | None = None) -> Co
     size = _default_size(sess, new_size)
     if not 0 < old_size <= size:
         raise InvalidInput("need 0 < from <= to", errors={"from": [f"1 <= from <= {size}"]})
-    if size > committed_size(sess):
-        raise InvalidInput("to is beyond the log", errors={"to": ["too large"]})
-    return ConsistencyProof(old_size, size, consistency_proof(old_size, size, StoredNodes(sess)))
+    cache = ensure_committed(sess, size, "to")
+    return ConsistencyProof(
+        old_size, size, consistency_proof(old_size, size, StoredNodes(sess, cache))
+    )

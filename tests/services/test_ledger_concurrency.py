@@ -134,3 +134,56 @@ def test_concurrent_writes_share_batches(maker: Flask) -> None:
     assert len(acked) == 48
     assert ctx.sequencer.batches - before < 48  # some requests shared a transaction
     check_log(maker, acked)
+
+
+def test_a_rolled_back_job_leaves_no_trace_in_its_batch(app: Flask) -> None:
+    """Jobs of one batch reuse the frontier; one that fails after appending is undone whole."""
+    import threading
+    from datetime import UTC, datetime
+
+    from passport.core.errors import InvalidInput
+    from passport.services.ledger import NewEntry, append
+    from passport.services.sequencer import Sequencer
+
+    at = datetime.now(UTC)
+    sequencer = Sequencer(db.engine_of(app), max_wait=0.5)
+    started = threading.Barrier(4)
+    results: dict[str, Any] = {}
+
+    def good(name: str, delay: float) -> None:
+        started.wait()
+        time.sleep(delay)
+        job = lambda sess: append(sess, [NewEntry("test", name.encode())] * 3, at=at)  # noqa: E731
+        results[name] = sequencer.run(job, entries=3, conflict="")
+
+    def bad() -> None:
+        def job(sess: Session) -> None:
+            append(sess, [NewEntry("test", b"undone")] * 5, at=at)
+            raise InvalidInput("refused after appending")
+
+        started.wait()
+        time.sleep(0.1)
+        with pytest.raises(InvalidInput):
+            sequencer.run(job, entries=5, conflict="")
+
+    threads = [
+        threading.Thread(target=good, args=("first", 0.0)),
+        threading.Thread(target=bad),
+        threading.Thread(target=good, args=("last", 0.2)),
+    ]
+    for thread in threads:
+        thread.start()
+    started.wait()
+    for thread in threads:
+        thread.join()
+    sequencer.close()
+    assert sequencer.batches == 1  # all three shared one transaction
+    with app.app_context(), Session(db.engine()) as sess:
+        before = results["first"][0]
+        assert results["last"] == [before + 3, before + 4, before + 5]  # no gap where "bad" was
+        entries = [
+            bytes(r[0]) for r in sess.execute(text("SELECT entry FROM ledger_entry ORDER BY idx"))
+        ]
+        assert b"undone" not in entries
+        assert entries[before:] == [b"first"] * 3 + [b"last"] * 3
+        assert root(len(entries), StoredNodes(sess)) == mth([leaf(e) for e in entries])
