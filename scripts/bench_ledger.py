@@ -1,6 +1,6 @@
 """Benchmark the ledger against bare baselines and pymerkle 7, measured side by side in one run.
 
-Usage: .venv/bin/python scripts/bench_ledger.py [--big 1000000] [--audit 3000] [--peer 20000]
+Usage: .venv/bin/python scripts/bench_ledger.py [--big 1000000] [--audit 10000] [--clients 16]
 Prints, each against its baseline measured in this same run:
   1. batched append entries/s vs a bare batched INSERT of the same rows    (target >= 0.5)
   2. `dpp audit` entries/s vs bare Ed25519 verify/s x cores                (target >= 0.7)
@@ -263,7 +263,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--append", type=int, default=50_000)
     parser.add_argument("--batch", type=int, default=1000)
-    parser.add_argument("--audit", type=int, default=3000)
+    parser.add_argument("--audit", type=int, default=10_000)
     parser.add_argument("--big", type=int, default=1_000_000)
     parser.add_argument("--single", type=int, default=4000, help="single-entry appends")
     parser.add_argument("--clients", type=int, default=16, help="threads appending singly")

@@ -36,7 +36,7 @@ class _Pending:
 class Sequencer:
     """Collects write jobs and commits them in batches: at `max_entries` or `max_wait` seconds."""
 
-    def __init__(self, engine: Engine, *, max_entries: int = 2000, max_wait: float = 0.005) -> None:
+    def __init__(self, engine: Engine, *, max_entries: int = 2000, max_wait: float = 0.001) -> None:
         self._engine = engine
         self._max_entries = max_entries
         self._max_wait = max_wait
