@@ -16,14 +16,19 @@ from passport.core.errors import PassportError
 from passport.core.keylog import KeyHistory
 from passport.core.kinds import KEY_KINDS
 from passport.core.multibase import encode_multikey
-from passport.services.audit_tree import AuditFailed, check_checkpoints, check_nodes, levels_of
-from passport.services.audit_worker import Failure, RangeResult, audit_range, init_worker
+from passport.services.audit_tree import AuditFailed, UpperTree, check_roots, open_checkpoints
+from passport.services.audit_worker import (
+    RANGE,
+    RANGE_LEVEL,
+    Failure,
+    audit_task,
+    init_worker,
+)
 from passport.services.ledger import committed_size
 from passport.services.logkey import LogKey
 from passport.services.orgs import signing_method
 from passport.tables import HistoryEntryRow, LedgerEntryRow, OrganisationRow, OrgKeyRow
 
-CHUNK = 500  # entries per worker task: small enough to keep every core busy to the end
 Progress = Callable[[str, int], None]
 
 
@@ -66,56 +71,65 @@ def audit(
 ) -> AuditReport:
     """Run every check; raise AuditFailed naming the first bad entry.
 
-    Worker processes check ranges of entries (see `audit_worker`); this process checks what
-    spans ranges. Entry-level failures are reported before tree-level ones: a changed entry
-    also breaks the node hashes and checkpoints above it, but the entry is what to name.
+    Worker processes check aligned ranges of entries, the node hashes inside them and what is
+    served from them (see `audit_worker`); this process checks the tree above the ranges and
+    the checkpoints, holding one hash per range. Entry-level failures are reported before
+    tree-level ones: a changed entry also breaks the checkpoints above it, but the entry is
+    what to name.
     """
     size = committed_size(sess)
     # Validity by position needs every key entry first: a revocation logged later can void
     # signatures logged earlier (compromisedSince).
     keys = _key_history(sess)
+    opened = open_checkpoints(sess, key, keys_dir, size)
+    cut_sizes = sorted({o.checkpoint.size for o in opened if o.checkpoint.size % RANGE})
     url = sess.get_bind().engine.url.render_as_string(hide_password=False)
-    results: list[RangeResult] = []
+    starts = range(0, size, RANGE)
+    tasks = [
+        (start, min(start + RANGE, size), tuple(s for s in cut_sizes if start < s <= start + RANGE))
+        for start in starts
+    ]
+    roots: list[bytes] = []
+    cuts: dict[int, list[bytes]] = {}
+    failures: list[Failure] = []
+    tree_failures: list[Failure] = []
+    signatures = restricted = 0
     with ProcessPoolExecutor(
         max_workers=workers or os.cpu_count() or 1,
         initializer=init_worker,
         initargs=(url, keys, restricted_signatures),
     ) as pool:
-        starts = range(0, size, CHUNK)
-        for result in pool.map(audit_range, starts, [min(s + CHUNK, size) for s in starts]):
-            results.append(result)
+        for result in pool.map(audit_task, tasks):
+            if result.failure is not None:
+                failures.append(result.failure)
+            if result.tree_failure is not None:
+                tree_failures.append(result.tree_failure)
+            if result.root is not None:
+                roots.append(result.root)
+            cuts.update(result.cuts)
+            signatures += result.signatures
+            restricted += result.restricted
             if progress is not None:
-                progress("entries", result.start + len(result.leaves))
-    # A range that failed stops at its first bad entry and reports nothing served after it:
-    # chains are checked only over ranges that were checked whole.
-    failures = [r.failure for r in results if r.failure is not None]
-    failures = failures or _check_chains(sess, results)
-    if failures:
-        index, detail = min(failures)
+                progress("entries", result.end)
+    if failures or tree_failures:
+        index, detail = min(failures or tree_failures)
         raise AuditFailed(f"entry {index}: {detail}", index)
-    leaves = [leaf for result in results for leaf in result.leaves]
-    # Entries and the head commit together, so rows past `size` are only those appended since
-    # it was read (the log may be live); read the head again after counting them.
-    extra = sess.execute(text("SELECT COUNT(*) FROM ledger_entry WHERE idx >= :s"), {"s": size})
-    beyond = extra.scalar_one()
-    head = sess.execute(text("SELECT size FROM ledger_head WHERE id = 1")).scalar_one()
-    if beyond > head - size:
-        raise AuditFailed(f"the log head says {head} entries but {size + beyond} are stored")
-    levels = levels_of(leaves)
-    check_nodes(sess, levels, size)
-    checkpoints = check_checkpoints(sess, levels, key, keys_dir, size)
+    _check_unlogged(sess)
+    _check_head(sess, size)
+    tree = UpperTree(RANGE_LEVEL, roots)
+    tree.check_stored(sess, size)
+    check_roots(opened, lambda s: tree.root_of(s, cuts.get(s, [])))
     _check_org_keys(sess, keys, base_url)
     return AuditReport(
         entries=size,
-        checkpoints=checkpoints,
-        signatures=sum(r.signatures for r in results),
-        restricted=sum(r.restricted for r in results),
+        checkpoints=sum(o.stored for o in opened),
+        signatures=signatures,
+        restricted=restricted,
     )
 
 
-def _check_chains(sess: Session, results: list[RangeResult]) -> list[Failure]:
-    """Each passport's history is the chain of versions the log holds, with none left out."""
-    failures: list[Failure] = []
+def _check_unlogged(sess: Session) -> None:
+    """No history row is left out of the log, and no restricted row out of the history."""
     unlogged = sess.exec(
         select(HistoryEntryRow.passport_id, HistoryEntryRow.sequence).where(
             col(HistoryEntryRow.ledger_index).is_(None)
@@ -132,23 +146,17 @@ def _check_chains(sess: Session, results: list[RangeResult]) -> list[Failure]:
     ).scalar_one()
     if orphans:
         raise AuditFailed(f"{orphans} restricted credentials belong to no logged version")
-    previous_of = {item.index: item.previous_entry for r in results for item in r.logged}
-    served = sorted(row for r in results for row in r.served)
-    seen: set[int] = set()
-    last: tuple[str, int, str] | None = None  # passport, sequence, entry hash
-    for passport_id, sequence, index, entry_hash in served:
-        chained = last is not None and last[0] == passport_id
-        where = f"passport {passport_id} sequence {sequence}"
-        if sequence != (last[1] + 1 if chained and last else 1):
-            failures.append((index, f"{where} breaks the sequence"))
-        elif previous_of.get(index) != (last[2] if chained and last else None):
-            failures.append((index, "previousEntry does not match the history"))
-        seen.add(index)
-        last = (passport_id, sequence, entry_hash)
-    missing = set(previous_of) - seen
-    if missing:
-        failures.append((min(missing), "logged but not served (a history row is missing)"))
-    return failures
+
+
+def _check_head(sess: Session, size: int) -> None:
+    """No entry is stored past the head (rows appended since `size` was read aside)."""
+    # Entries and the head commit together, so rows past `size` are only those appended since
+    # it was read (the log may be live); read the head again after counting them.
+    extra = sess.execute(text("SELECT COUNT(*) FROM ledger_entry WHERE idx >= :s"), {"s": size})
+    beyond = extra.scalar_one()
+    head = sess.execute(text("SELECT size FROM ledger_head WHERE id = 1")).scalar_one()
+    if beyond > head - size:
+        raise AuditFailed(f"the log head says {head} entries but {size + beyond} are stored")
 
 
 def _check_org_keys(sess: Session, keys: KeyHistory, base_url: str) -> None:

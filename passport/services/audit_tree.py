@@ -1,19 +1,19 @@
-"""Audit of the tree itself: stored node hashes and signed checkpoints against the entries."""
+"""Audit of the tree above the worker ranges: stored node hashes and signed checkpoints."""
 
 from __future__ import annotations
 
-import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import or_
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 
 from passport.core.errors import LedgerInconsistent, PassportError
-from passport.core.merkle import node_hash
+from passport.core.merkle import EMPTY_ROOT, fold, node_hash
 from passport.core.note import Checkpoint, open_checkpoint
 from passport.services.ledger import LOW_LEVELS
 from passport.services.logkey import LogKey, read_witness
-from passport.tables import CheckpointRow, LedgerNodeRow
+from passport.tables import CheckpointRow
 
 
 class AuditFailed(LedgerInconsistent):
@@ -26,67 +26,17 @@ class AuditFailed(LedgerInconsistent):
         self.index = index
 
 
-def levels_of(leaves: list[bytes]) -> list[list[bytes]]:
-    """Return every level of perfect-subtree hashes recomputed from the leaves."""
-    levels = [leaves]
-    while len(levels[-1]) > 1:
-        below = levels[-1]
-        levels.append([node_hash(below[i], below[i + 1]) for i in range(0, len(below) - 1, 2)])
-    return levels
+@dataclass(frozen=True, slots=True)
+class Opened:
+    """A checkpoint whose signature verified: where it came from and what it commits to."""
+
+    label: str
+    checkpoint: Checkpoint
+    stored: bool  # a row of the checkpoint table, not the copy kept beside the log key
 
 
-def root_at(levels: list[list[bytes]], size: int) -> bytes:
-    """Return the root of the first `size` leaves from the perfect subtrees in `levels`."""
-    if size == 0:
-        return hashlib.sha256(b"").digest()
-    parts, start = [], 0
-    for level in range(size.bit_length() - 1, -1, -1):
-        if size >> level & 1:
-            parts.append(levels[level][start >> level])
-            start += 1 << level
-    digest = parts[-1]
-    for part in reversed(parts[:-1]):
-        digest = node_hash(part, digest)
-    return digest
-
-
-def check_nodes(sess: Session, levels: list[list[bytes]], size: int) -> None:
-    """Every stored node hash equals the recomputed one, and none is missing or extra."""
-    for level in range(LOW_LEVELS, len(levels)):
-        hashes = levels[level]
-        stored = sess.exec(
-            select(LedgerNodeRow.idx, LedgerNodeRow.hash)
-            .where(LedgerNodeRow.level == level)
-            .order_by(col(LedgerNodeRow.idx))
-        ).all()
-        expected = size >> level
-        for position, (idx, digest) in enumerate(stored):
-            if idx != position or position >= expected or digest != hashes[position]:
-                first = position << level
-                raise AuditFailed(
-                    f"entry {first}: stored node hash ({level}, {idx}) does not match the entries",
-                    first,
-                )
-        if len(stored) != expected:
-            raise AuditFailed(f"level {level} has {len(stored)} stored nodes, expected {expected}")
-    stray = sess.exec(
-        select(func.count())
-        .select_from(LedgerNodeRow)
-        .where(
-            or_(
-                col(LedgerNodeRow.level) >= max(len(levels), LOW_LEVELS),
-                col(LedgerNodeRow.level) < LOW_LEVELS,
-            )
-        )
-    ).one()
-    if stray:
-        raise AuditFailed(f"{stray} stored node hashes lie outside the tree's stored levels")
-
-
-def check_checkpoints(
-    sess: Session, levels: list[list[bytes]], key: LogKey, keys_dir: Path, size: int
-) -> int:
-    """Every stored checkpoint is signed by the log key and commits to the stored tree."""
+def open_checkpoints(sess: Session, key: LogKey, keys_dir: Path, size: int) -> list[Opened]:
+    """Every stored checkpoint and the kept one, signed by the log key, none beyond `size`."""
     rows = sess.exec(select(CheckpointRow).order_by(col(CheckpointRow.size))).all()
     notes: list[tuple[str, bytes, int | None]] = [
         (f"checkpoint {r.size}", r.note.encode(), r.size) for r in rows
@@ -94,7 +44,7 @@ def check_checkpoints(
     witness = read_witness(keys_dir)
     if witness is not None:
         notes.append(("the checkpoint kept beside the log key", witness, None))
-    previous_size = 0
+    opened = []
     for label, note, stored_size in notes:
         try:
             checkpoint = open_checkpoint(note, name=key.name, public_key=key.public_key)
@@ -107,18 +57,75 @@ def check_checkpoints(
                 f"{label}: signed for {checkpoint.size} entries but only {size} are stored "
                 "(entries deleted, or the database restored from an older copy)"
             )
-        if root_at(levels, checkpoint.size) != checkpoint.root_hash:
-            first = _first_divergence(checkpoint, previous_size)
+        opened.append(Opened(label, checkpoint, stored_size is not None))
+    return opened
+
+
+def check_roots(opened: list[Opened], root_of: Callable[[int], bytes]) -> None:
+    """Each checkpoint's root is the root of the stored entries it covers."""
+    verified = 0
+    for item in opened:
+        checkpoint = item.checkpoint
+        if root_of(checkpoint.size) != checkpoint.root_hash:
+            # The divergence lies after the last checkpoint that verified.
+            first = verified if verified < checkpoint.size else max(checkpoint.size - 1, 0)
             raise AuditFailed(
-                f"entry {first}: the stored entries do not give the root of {label} "
+                f"entry {first}: the stored entries do not give the root of {item.label} "
                 "(changed, reordered or forked entries)",
                 first,
             )
-        if stored_size is not None:
-            previous_size = checkpoint.size
-    return len(rows)
+        if item.stored:
+            verified = checkpoint.size
 
 
-def _first_divergence(checkpoint: Checkpoint, verified: int) -> int:
-    """Name an entry past the last verified checkpoint: the divergence lies at or after it."""
-    return verified if verified < checkpoint.size else max(checkpoint.size - 1, 0)
+class UpperTree:
+    """The perfect subtrees at and above `base` level, built from the worker ranges' roots."""
+
+    def __init__(self, base: int, roots: list[bytes]) -> None:
+        self.base = base
+        self.levels = [roots]
+        while len(self.levels[-1]) > 1:
+            below = self.levels[-1]
+            pairs = range(0, len(below) - 1, 2)
+            self.levels.append([node_hash(below[i], below[i + 1]) for i in pairs])
+
+    def root_of(self, size: int, cut: list[bytes]) -> bytes:
+        """The root of the first `size` entries: whole subtrees from here, the rest from `cut`."""
+        if size == 0:
+            return EMPTY_ROOT
+        parts, start = [], 0
+        for level in range(size.bit_length() - 1, self.base - 1, -1):
+            if size >> level & 1:
+                parts.append(self.levels[level - self.base][start >> level])
+                start += 1 << level
+        return fold(parts + cut)
+
+    def check_stored(self, sess: Session, size: int) -> None:
+        """Stored nodes above the ranges match; none lies outside the stored levels or the log."""
+        conn = sess.connection()
+        above = conn.exec_driver_sql(
+            f"SELECT level, idx, hash FROM ledger_node WHERE level > {self.base}"
+        )
+        stored = {(level, idx): bytes(digest) for level, idx, digest in above}
+        expected = {
+            (self.base + offset, idx): digest
+            for offset, hashes in enumerate(self.levels)
+            for idx, digest in enumerate(hashes)
+            if offset
+        }
+        wrong = [node for node, digest in expected.items() if stored.get(node) != digest]
+        if wrong:
+            level, idx = min(wrong, key=lambda node: node[1] << node[0])
+            problem = "does not match the entries" if (level, idx) in stored else "is missing"
+            raise AuditFailed(
+                f"entry {idx << level}: stored node hash ({level}, {idx}) {problem}", idx << level
+            )
+        # Past the log's end, or below the stored levels (every level is at most 63).
+        beyond = " OR ".join(
+            f"(level = {level} AND idx >= {size >> level})" for level in range(LOW_LEVELS, 64)
+        )
+        stray = conn.exec_driver_sql(
+            f"SELECT COUNT(*) FROM ledger_node WHERE level < {LOW_LEVELS} OR level > 63 OR {beyond}"
+        ).scalar()
+        if stray:
+            raise AuditFailed(f"{stray} stored node hashes lie outside the tree's stored levels")

@@ -1,22 +1,23 @@
-"""`dpp audit` worker: re-verify one range of the log, reading it from the database itself.
+"""`dpp audit` worker: re-verify one aligned range of the log, reading the database itself.
 
-Each worker process opens its own connection and checks entries [start, end): contiguous
-indices, canonical form, signatures with key validity by log position, that the history rows
-served for those entries are the logged bytes, and that every restricted credential served
-with them is bound by a digest its logged public credential carries. The parent only
-schedules ranges and checks what spans them (the tree, checkpoints, chains of versions), so
-the cores spend their time verifying signatures.
+Each worker process opens its own connection and checks the entries [start, end) of a range
+of RANGE entries aligned on a multiple of RANGE: contiguous indices, canonical form, every
+signature with key validity by log position, the stored node hashes inside the range, that
+the history rows served for those entries are the logged bytes and chain correctly to the
+versions before them, and that every restricted credential served with them is bound by a
+digest its logged public credential carries. It returns only the range's root and the
+hashes the parent needs for checkpoint roots, so the parent's memory stays O(n / RANGE).
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
 from passport.core.canonical import canonicalize, fast_path_ok, sorted_json
 from passport.core.credentials import digest_sri
@@ -24,20 +25,15 @@ from passport.core.dataintegrity import verify_credential
 from passport.core.errors import LedgerInconsistent, PassportError, SignatureInvalid
 from passport.core.keylog import KeyHistory
 from passport.core.kinds import KEY_KINDS, EntryKind
-from passport.core.merkle import leaf_hash
+from passport.core.merkle import leaf_hash, node_hash
 from passport.db import make_engine
+from passport.services.ledger import LOW_LEVELS
 
+RANGE_LEVEL = 9
+RANGE = 1 << RANGE_LEVEL  # entries per task; a perfect subtree, so ranges hash on their own
 PASSPORT_KINDS = frozenset({EntryKind.PASSPORT_ISSUED, EntryKind.PASSPORT_CORRECTED})
 Failure = tuple[int, str]
 ENTRIES_SQL = "SELECT idx, kind, entry FROM ledger_entry WHERE idx >= :a AND idx < :b ORDER BY idx"
-
-
-@dataclass(slots=True)
-class Logged:
-    """What the parent needs of a logged passport credential to check its chain."""
-
-    index: int
-    previous_entry: str | None
 
 
 @dataclass(slots=True)
@@ -45,13 +41,14 @@ class RangeResult:
     """What a worker found in its range; `failure` is its first bad entry, if any."""
 
     start: int
-    leaves: list[bytes] = field(default_factory=list)
-    logged: list[Logged] = field(default_factory=list)
-    # (passport id, sequence, ledger index, entry hash) of each history row in the range
-    served: list[tuple[str, int, int, str]] = field(default_factory=list)
+    end: int
+    root: bytes | None = None  # the hash of a full range (a level-9 perfect subtree)
+    # For each checkpoint size s inside the range: the perfect subtrees of [start, s).
+    cuts: dict[int, list[bytes]] = field(default_factory=dict)
     signatures: int = 0
     restricted: int = 0
-    failure: Failure | None = None
+    failure: Failure | None = None  # an entry, or what is served from it, is wrong
+    tree_failure: Failure | None = None  # a stored node hash is wrong (reported after entries)
 
 
 @dataclass(slots=True)
@@ -70,37 +67,48 @@ def init_worker(url: str, keys: KeyHistory, restricted_signatures: bool) -> None
     _state = _State(make_engine(url), keys, restricted_signatures)
 
 
-def audit_range(start: int, end: int) -> RangeResult:
+def audit_task(task: tuple[int, int, tuple[int, ...]]) -> RangeResult:
+    """`audit_range` for a pool: (start, end, checkpoint sizes inside the range)."""
+    return audit_range(*task)
+
+
+def audit_range(start: int, end: int, cut_sizes: tuple[int, ...] = ()) -> RangeResult:
     """Check entries [start, end) and what is served from them."""
     if _state is None:
         raise RuntimeError("init_worker was not run in this process")
-    result = RangeResult(start)
+    result = RangeResult(start, end)
     with _state.engine.connect() as conn:
-        rows = conn.execute(
-            text(ENTRIES_SQL),
-            {"a": start, "b": end},
-        ).all()
-        related: dict[int, dict[str, str]] = {}
+        rows = conn.execute(text(ENTRIES_SQL), {"a": start, "b": end}).all()
+        leaves: list[bytes] = []
+        logged: dict[int, tuple[str | None, dict[str, str]]] = {}
         for index, kind, raw in rows:
-            expected = start + len(result.leaves)
+            expected = start + len(leaves)
             if index != expected:
                 result.failure = (expected, f"missing (next stored index is {index})")
                 return result
             raw = bytes(raw)
             try:
-                digests = _check_entry(index, kind, raw, _state.keys, result)
+                found = _check_entry(index, kind, raw, _state.keys, result)
             except (PassportError, ValueError, KeyError, TypeError, AttributeError) as exc:
                 result.failure = (index, _detail(exc))
                 return result
-            if digests is not None:
-                related[index] = digests
-            result.leaves.append(leaf_hash(raw))
-        if start + len(result.leaves) != end:
-            result.failure = (start + len(result.leaves), "missing (the log ends early)")
+            if found is not None:
+                logged[index] = found
+            leaves.append(leaf_hash(raw))
+        if start + len(leaves) != end:
+            result.failure = (start + len(leaves), "missing (the log ends early)")
             return result
-        result.failure = _check_history(conn, result, related)
-        if result.failure is None:
-            result.failure = _check_restricted(conn, result, related)
+        levels = _levels(leaves)
+        served = [
+            _check_history(conn, result, levels[0], logged),
+            _check_restricted(conn, result, logged),
+        ]
+        result.failure = min((f for f in served if f is not None), default=None)
+        result.tree_failure = _check_nodes(conn, start, levels)
+        if len(leaves) == RANGE:
+            result.root = levels[RANGE_LEVEL][0]
+        for size in cut_sizes:
+            result.cuts[size] = _cut(levels, size - start)
     return result
 
 
@@ -110,8 +118,8 @@ def _detail(exc: BaseException) -> str:
 
 def _check_entry(
     index: int, kind: str, raw: bytes, keys: KeyHistory, result: RangeResult
-) -> dict[str, str] | None:
-    """Check one entry; return the restricted digests a passport entry carries."""
+) -> tuple[str | None, dict[str, str]] | None:
+    """Check one entry; return a passport entry's previousEntry and restricted digests."""
     body = orjson.loads(raw)
     if type(body) is not dict or body.get("v") != 1 or body.get("kind") != kind:
         raise LedgerInconsistent("version or kind does not match its row")
@@ -136,8 +144,8 @@ def _check_entry(
     except PassportError as exc:
         raise SignatureInvalid(f"signature: {exc.detail}") from exc
     result.signatures += 1
-    result.logged.append(Logged(index, credential.get("previousEntry")))
-    return {r["digestSRI"]: r["id"] for r in credential.get("relatedResource", [])}
+    digests = {r["digestSRI"]: r["id"] for r in credential.get("relatedResource", [])}
+    return credential.get("previousEntry"), digests
 
 
 @functools.cache
@@ -146,44 +154,106 @@ def _loaded(raw: bytes) -> Ed25519PublicKey:
     return Ed25519PublicKey.from_public_bytes(raw)
 
 
+def _levels(leaves: list[bytes]) -> list[list[bytes]]:
+    """Every level of the perfect subtrees inside the range (level 0: the leaves)."""
+    levels = [leaves]
+    while len(levels[-1]) > 1:
+        below = levels[-1]
+        levels.append([node_hash(below[i], below[i + 1]) for i in range(0, len(below) - 1, 2)])
+    return levels
+
+
+def _cut(levels: list[list[bytes]], count: int) -> list[bytes]:
+    """The perfect subtrees of the range's first `count` entries, left to right."""
+    parts, offset = [], 0
+    for level in range(count.bit_length() - 1, -1, -1):
+        if count >> level & 1:
+            parts.append(levels[level][offset >> level])
+            offset += 1 << level
+    return parts
+
+
+def _check_nodes(conn: Connection, start: int, levels: list[list[bytes]]) -> Failure | None:
+    """The node hashes stored inside the range are the ones its entries give."""
+    expected = {
+        (level, (start >> level) + i): digest
+        for level in range(LOW_LEVELS, len(levels))
+        for i, digest in enumerate(levels[level])
+    }
+    if not expected:
+        return None
+    terms = " OR ".join(
+        f"(level = {level} AND idx >= {start >> level} AND idx < {(start >> level) + len(hashes)})"
+        for level, hashes in enumerate(levels)
+        if level >= LOW_LEVELS and hashes
+    )
+    stored = {
+        (level, idx): bytes(digest)
+        for level, idx, digest in conn.exec_driver_sql(
+            f"SELECT level, idx, hash FROM ledger_node WHERE {terms}"
+        )
+    }
+    wrong = [node for node, digest in expected.items() if stored.get(node) != digest]
+    if not wrong:
+        return None
+    level, idx = min(wrong, key=lambda node: node[1] << node[0])
+    problem = "does not match the entries" if (level, idx) in stored else "is missing"
+    return idx << level, f"stored node hash ({level}, {idx}) {problem}"
+
+
 # The served copy must be the logged bytes: the entry is JCS of {"credential", "kind", "v"}
 # around the stored credential text (see `credentials.entry_bytes`), so the database rebuilds
-# it and compares, instead of shipping every credential here a second time.
+# it and compares, instead of shipping every credential here a second time. The previous
+# version of each row comes along for the chain check.
 _SERVED = ":open || h.credential || :middle || h.kind || :close"
 _SERVED_PARTS = {"open": '{"credential":', "middle": ',"kind":"', "close": '","v":1}'}
 SERVED_SQL = {
     "sqlite": f"CAST({_SERVED} AS BLOB)",
     "postgresql": f"convert_to({_SERVED}, 'UTF8')",
 }
+_HISTORY_SQL = (
+    "SELECT h.passport_id, h.sequence, h.ledger_index, h.entry_hash, e.entry = {served},"
+    " p.entry_hash, p.ledger_index"
+    " FROM history_entry h JOIN ledger_entry e ON e.idx = h.ledger_index"
+    " LEFT JOIN history_entry p ON p.passport_id = h.passport_id AND p.sequence = h.sequence - 1"
+    " WHERE h.ledger_index >= :a AND h.ledger_index < :b"
+)
 
 
 def _check_history(
-    conn: Any, result: RangeResult, related: dict[int, dict[str, str]]
+    conn: Connection,
+    result: RangeResult,
+    leaves: list[bytes],
+    logged: Mapping[int, tuple[str | None, dict[str, str]]],
 ) -> Failure | None:
-    """The history rows served for these entries hold exactly the logged bytes."""
+    """Each passport entry is served once, byte for byte, chained to the version before it."""
     history = conn.execute(
-        text(
-            "SELECT h.passport_id, h.sequence, h.ledger_index, h.entry_hash,"
-            f" e.entry = {SERVED_SQL[conn.dialect.name]}"
-            " FROM history_entry h JOIN ledger_entry e ON e.idx = h.ledger_index"
-            " WHERE h.ledger_index >= :a AND h.ledger_index < :b"
-        ),
-        {"a": result.start, "b": result.start + len(result.leaves), **_SERVED_PARTS},
+        text(_HISTORY_SQL.format(served=SERVED_SQL[conn.dialect.name])),
+        {"a": result.start, "b": result.end, **_SERVED_PARTS},
     ).all()
     failures = []
-    for passport_id, sequence, index, entry_hash, same in history:
+    served = set()
+    for passport_id, sequence, index, entry_hash, same, previous, previous_index in history:
         where = f"passport {passport_id} sequence {sequence}"
-        if index not in related:
+        served.add(index)
+        if index not in logged:
             failures.append((index, f"{where} is served as a version but is not one in the log"))
-            continue
-        if not same or entry_hash != result.leaves[index - result.start].hex():
+        elif not same or entry_hash != leaves[index - result.start].hex():
             failures.append((index, f"the served copy ({where}) differs from the log"))
-        result.served.append((passport_id, sequence, index, entry_hash))
+        elif (sequence == 1) != (previous_index is None) or (
+            previous_index is not None and previous_index >= index
+        ):
+            failures.append((index, f"{where} breaks the sequence"))
+        elif logged[index][0] != previous:
+            failures.append((index, "previousEntry does not match the history"))
+    missing = set(logged) - served
+    if missing:
+        failures.append((min(missing), "logged but not served (a history row is missing)"))
     return min(failures) if failures else None
 
 
 def _check_restricted(
-    conn: Any, result: RangeResult, related: dict[int, dict[str, str]]
+    conn: Connection, result: RangeResult, logged: Mapping[int, tuple[str | None, dict[str, str]]]
 ) -> Failure | None:
     """Each restricted credential served is one its logged public credential binds by digest.
 
@@ -197,14 +267,14 @@ def _check_restricted(
             " JOIN history_entry h ON h.passport_id = r.passport_id AND h.sequence = r.sequence"
             " WHERE h.ledger_index >= :a AND h.ledger_index < :b"
         ),
-        {"a": result.start, "b": result.start + len(result.leaves)},
+        {"a": result.start, "b": result.end},
     ).all()
     bound: dict[int, set[str]] = {}
     failures = []
     for index, credential in rows:
         raw = credential.encode()
         digest = digest_sri(raw)
-        digests = related.get(index, {})
+        digests = logged[index][1] if index in logged else {}
         if digest not in digests:
             failures.append((index, "restricted credential: does not match a digest it logs"))
             continue
@@ -214,7 +284,7 @@ def _check_restricted(
             failure = _verify_restricted(index, raw)
             if failure:
                 failures.append(failure)
-    for index, digests in related.items():
+    for index, (_previous, digests) in logged.items():
         if bound.get(index, set()) != set(digests.values()):
             failures.append((index, "restricted credential: logged but not served"))
     return min(failures) if failures else None

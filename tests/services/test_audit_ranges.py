@@ -1,0 +1,126 @@
+"""`dpp audit` over several worker ranges: checkpoints inside ranges, versions across ranges."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskCliRunner
+from sqlalchemy import text
+from sqlmodel import Session
+
+from passport import db
+from passport.services.audit_worker import RANGE
+from passport.services.checkpoints import publish
+from passport.services.issuing import issue_passports
+from passport.services.orgs import get_organisation
+from passport.services.passports import correct_passport
+from passport.services.tokens import Caller
+from tests.conftest import example
+
+AT = datetime(2026, 11, 23, tzinfo=UTC)
+
+
+@pytest.fixture
+def log(app: Flask, make_org: Any) -> dict[str, int]:
+    """1,042 entries over three ranges, checkpoints inside two of them, a version chained
+    from range 0 to range 2."""
+    make_org("maker", "manufacturer")
+    ctx = app.extensions["passport.services"]
+    publisher = app.extensions["passport.publisher"]
+    body = example("textile")
+    sizes = []
+
+    def checkpoint(step: int) -> None:
+        published = publish(
+            db.engine_of(app), publisher.key, publisher.keys_dir, at=AT + timedelta(seconds=step)
+        )
+        assert published is not None
+        sizes.append(published.size)
+
+    with app.app_context(), Session(db.engine(), expire_on_commit=False) as sess:
+        org = get_organisation(sess, "maker")
+        caller = Caller(org.id, org.slug, org.roles)
+        first = issue_passports(sess, ctx, caller, [body] * 700, at=AT)
+        checkpoint(1)
+        issue_passports(sess, ctx, caller, [body] * 330, at=AT)
+        checkpoint(2)
+        product = example("textile")["product"]
+        product["name"] = "Corrected across ranges"
+        corrected = correct_passport(sess, ctx, caller, first[3].id, product, at=AT)
+        issue_passports(sess, ctx, caller, [body] * 10, at=AT)
+        checkpoint(3)
+    assert sizes == [701, 1031, 1042]  # none a multiple of RANGE: each needs a worker's cut
+    assert corrected.ledger_index == 1031
+    assert first[3].ledger_index == 4
+    assert 1031 // RANGE == 2
+    return {"corrected": 1031}
+
+
+def run_audit(runner: FlaskCliRunner) -> Any:
+    return runner.invoke(args=["audit", "--workers", "2"])
+
+
+def sql(app: Flask, statement: str, **params: Any) -> None:
+    with app.app_context(), db.engine().begin() as conn:
+        conn.execute(text(statement), params)
+
+
+def value(app: Flask, statement: str, **params: Any) -> Any:
+    with app.app_context(), db.engine().connect() as conn:
+        return conn.execute(text(statement), params).scalar_one()
+
+
+def test_audit_passes_over_ranges(runner: FlaskCliRunner, log: dict[str, int]) -> None:
+    result = run_audit(runner)
+    assert result.exit_code == 0, result.output
+    assert "audit passed: 1042 entries, 3 checkpoints, 1041 signatures verified" in result.output
+
+
+def _node(app: Flask, level: int, idx: int) -> bytes:
+    return bytes(
+        value(app, "SELECT hash FROM ledger_node WHERE level = :l AND idx = :i", l=level, i=idx)
+    )
+
+
+def _entry(app: Flask, index: int) -> bytes:
+    return bytes(value(app, "SELECT entry FROM ledger_entry WHERE idx = :i", i=index))
+
+
+def test_audit_names_tampering_in_any_range(
+    app: Flask, runner: FlaskCliRunner, log: dict[str, int]
+) -> None:
+    """Each change is undone before the next: the same log is tampered with four ways."""
+    node = "UPDATE ledger_node SET hash = :h WHERE level = :l AND idx = :i"
+    for level, idx, first in ((10, 0, 0), (9, 1, RANGE), (5, 20, 20 * 32)):
+        saved = _node(app, level, idx)
+        sql(app, node, h=b"\x01" * 32, l=level, i=idx)
+        result = run_audit(runner)
+        assert result.exit_code == 1
+        assert f"entry {first}: stored node hash ({level}, {idx})" in result.output, result.output
+        sql(app, node, h=saved, l=level, i=idx)
+
+    a, b = _entry(app, 5), _entry(app, 900)
+    sql(app, "UPDATE ledger_entry SET entry = :e WHERE idx = 5", e=b)
+    sql(app, "UPDATE ledger_entry SET entry = :e WHERE idx = 900", e=a)
+    result = run_audit(runner)
+    assert result.exit_code == 1
+    assert "entry 5:" in result.output, result.output
+    sql(app, "UPDATE ledger_entry SET entry = :e WHERE idx = 5", e=a)
+    sql(app, "UPDATE ledger_entry SET entry = :e WHERE idx = 900", e=b)
+
+    corrected = log["corrected"]
+    served = "SELECT credential FROM history_entry WHERE ledger_index = :i"
+    credential = value(app, served, i=corrected)
+    changed = credential.replace("Corrected across ranges", "Corrected across rangez")
+    change = "UPDATE history_entry SET credential = :c WHERE ledger_index = :i"
+    sql(app, change, c=changed, i=corrected)
+    result = run_audit(runner)
+    assert result.exit_code == 1
+    assert f"entry {corrected}: the served copy" in result.output, result.output
+    sql(app, change, c=credential, i=corrected)
+
+    result = run_audit(runner)  # every change undone: the log audits clean again
+    assert result.exit_code == 0, result.output
