@@ -252,6 +252,17 @@ def _check_history(
     return min(failures) if failures else None
 
 
+AS_BYTES = {
+    "sqlite": "CAST(r.credential AS BLOB)",
+    "postgresql": "convert_to(r.credential, 'UTF8')",
+}
+_RESTRICTED_SQL = (
+    "SELECT h.ledger_index, {credential} FROM restricted_credential r"
+    " JOIN history_entry h ON h.passport_id = r.passport_id AND h.sequence = r.sequence"
+    " WHERE h.ledger_index >= :a AND h.ledger_index < :b"
+)
+
+
 def _check_restricted(
     conn: Connection, result: RangeResult, logged: Mapping[int, tuple[str | None, dict[str, str]]]
 ) -> Failure | None:
@@ -262,17 +273,13 @@ def _check_restricted(
     with `--restricted-signatures`.
     """
     rows = conn.execute(
-        text(
-            "SELECT h.ledger_index, r.credential FROM restricted_credential r"
-            " JOIN history_entry h ON h.passport_id = r.passport_id AND h.sequence = r.sequence"
-            " WHERE h.ledger_index >= :a AND h.ledger_index < :b"
-        ),
+        text(_RESTRICTED_SQL.format(credential=AS_BYTES[conn.dialect.name])),
         {"a": result.start, "b": result.end},
     ).all()
     bound: dict[int, set[str]] = {}
     failures = []
     for index, credential in rows:
-        raw = credential.encode()
+        raw = bytes(credential)  # the UTF-8 bytes, as the database holds them
         digest = digest_sri(raw)
         digests = logged[index][1] if index in logged else {}
         if digest not in digests:

@@ -55,7 +55,11 @@ def flip(data: bytes, at: int) -> bytes:
 def test_audit_passes_on_a_healthy_log(runner: FlaskCliRunner, populated: dict[str, Any]) -> None:
     result = run_audit(runner)
     assert result.exit_code == 0, result.output
-    assert "audit passed" in result.output
+    assert "audit passed: 16 entries" in result.output
+    assert "14 signatures verified, 28 restricted credentials bound by digest\n" in result.output
+    deep = runner.invoke(args=["audit", "--workers", "2", "--restricted-signatures"])
+    assert deep.exit_code == 0, deep.output
+    assert "28 restricted credentials bound by digest and signature" in deep.output
 
 
 def _entry(app: Flask, index: int) -> bytes:
