@@ -9,12 +9,15 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKeyConstraint,
+    Integer,
     LargeBinary,
     Table,
     Text,
     UniqueConstraint,
 )
 from sqlmodel import Field, SQLModel
+
+LOG_INDEX = BigInteger().with_variant(Integer, "sqlite")
 
 
 def _when() -> Column[datetime]:
@@ -129,10 +132,11 @@ class LedgerEntryRow(SQLModel, table=True):
 
     __tablename__ = "ledger_entry"
 
-    idx: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    # On SQLite an INTEGER primary key is the rowid itself: one B-tree per entry, not two.
+    idx: int = Field(sa_column=Column(LOG_INDEX, primary_key=True, autoincrement=False))
     kind: str = Field(max_length=40)
     entry: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
-    passport_id: str | None = Field(default=None, max_length=200, index=True)
+    passport_id: str | None = Field(default=None, max_length=200)
     created_at: datetime = Field(sa_column=_when())
 
 

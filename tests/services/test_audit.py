@@ -268,3 +268,29 @@ def test_serving_is_refused_when_the_database_is_behind(
     restore(app, backup)
     with pytest.raises(LedgerInconsistent, match="behind"):
         check_startup(app)
+
+
+def test_entries_appended_during_an_audit_are_not_extra_rows(
+    app: Flask, runner: FlaskCliRunner, populated: dict[str, Any]
+) -> None:
+    """Rows past the size the audit read are fine when the head grew with them, not otherwise."""
+    from datetime import UTC, datetime
+
+    from sqlmodel import Session
+
+    from passport.services.audit import _check_head
+    from passport.services.audit_tree import AuditFailed
+    from passport.services.ledger import NewEntry, append, begin_write, committed_size
+
+    with app.app_context(), Session(db.engine()) as sess:
+        size = committed_size(sess)
+        sess.rollback()
+        begin_write(sess)
+        append(sess, [NewEntry("test", b"appended while auditing")], at=datetime.now(UTC))
+        sess.commit()
+        _check_head(sess, size)  # the head moved with the row: an ordinary live append
+        sess.rollback()
+    sql(app, "UPDATE ledger_head SET size = :s", s=size)  # now the row lies past the head
+    with app.app_context(), Session(db.engine()) as sess, pytest.raises(AuditFailed) as caught:
+        _check_head(sess, size)
+    assert f"the log head says {size} entries but {size + 1} are stored" in caught.value.detail
