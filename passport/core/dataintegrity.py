@@ -52,8 +52,8 @@ def hash_data(
 ) -> bytes:
     """Return SHA-256(JCS(proof config)) followed by SHA-256(JCS(unsecured document)).
 
-    `canonical` replaces JCS for a caller that has already checked the whole credential
-    takes `sorted_json` (see `passport.core.canonical.fast_path_ok`).
+    A caller that has already checked the whole credential with `fast_path_ok` may pass
+    `canonical=sorted_json`: the same bytes, without walking the document again.
     """
     if canonical is not None:
         return _sha256(canonical(proof_config)) + _sha256(canonical(document))

@@ -22,7 +22,6 @@ NodeId = tuple[int, int]
 # 2**LOW_LEVELS entries read in one range query. That keeps one node row per 8 entries instead
 # of two per entry, and a proof still costs one node query and one entry-range query.
 LOW_LEVELS = 4
-BLOCK = 1 << LOW_LEVELS
 ENTRY_COLUMNS = ("idx", "kind", "entry", "passport_id", "created_at")
 
 
@@ -114,14 +113,15 @@ def _recomputed(conn: Connection, ids: Sequence[NodeId]) -> dict[NodeId, bytes]:
     found: dict[NodeId, bytes] = {}
     for level, index in ids:
         first = index << level
-        hashes = [leaves.get(i) for i in range(first, first + (1 << level))]
-        if None in hashes:
-            continue  # reported as missing by the caller
-        found[(level, index)] = subtree_hash(hashes)  # type: ignore[arg-type]
+        try:
+            hashes = [leaves[i] for i in range(first, first + (1 << level))]
+        except KeyError:
+            continue  # an entry is missing: the caller reports the node as missing
+        found[(level, index)] = _subtree_hash(hashes)
     return found
 
 
-def subtree_hash(leaves: Sequence[bytes]) -> bytes:
+def _subtree_hash(leaves: Sequence[bytes]) -> bytes:
     """Return the hash of the perfect subtree over `leaves` (a power of two of leaf hashes)."""
     level = list(leaves)
     while len(level) > 1:
@@ -147,8 +147,11 @@ class NodeCache:
 
     def split(self, ids: Sequence[NodeId]) -> tuple[dict[NodeId, bytes], list[NodeId]]:
         """Return (the cached hashes of `ids`, the ids not cached)."""
-        hashes = self._hashes
-        found = {node: hashes[node] for node in ids if node in hashes}
+        found = {}
+        for node in ids:
+            digest = self._hashes.get(node)  # one lookup: another thread may be evicting
+            if digest is not None:
+                found[node] = digest
         return found, [node for node in ids if node not in found]
 
     def add(self, hashes: Mapping[NodeId, bytes], committed: int) -> None:
