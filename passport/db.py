@@ -7,8 +7,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from flask import Flask, current_app, g
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy import Connection, event
+from sqlalchemy.engine import Dialect, Engine
 from sqlmodel import Session, create_engine
 
 _ENGINE_KEY = "passport.engine"
@@ -24,8 +24,49 @@ def make_engine(url: str) -> Engine:
         # pysqlite's own transaction handling defers BEGIN; issue it ourselves so that
         # `BEGIN IMMEDIATE` can be requested where a writer must hold the lock up front.
         event.listen(engine, "begin", _sqlite_begin)
-        return engine
-    return create_engine(url, pool_pre_ping=True)
+    else:
+        engine = create_engine(url, pool_pre_ping=True)
+    _driver_savepoints(engine.dialect)
+    return engine
+
+
+def driver_cursor(conn: Connection) -> Any:
+    """Return a DB-API cursor on `conn`'s connection, inside its transaction.
+
+    For the few statements on the write and proof paths that run per request: through the
+    driver they cost a few µs, through SQLAlchemy's execution machinery about 20 µs each.
+    Their SQL holds integer literals or driver parameters only.
+    """
+    return conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+
+
+def _driver_savepoints(dialect: Dialect) -> None:
+    """Emit SAVEPOINT, RELEASE and ROLLBACK TO straight to the driver.
+
+    The sequencer takes one savepoint per request. SQLAlchemy compiles each savepoint
+    statement anew (measured ~80 µs a statement, most of a request's share of a batch); the
+    names are its own (`sa_savepoint_N`), so the SQL is the same as it would compile.
+    """
+
+    def run(connection: Connection, sql: str) -> None:
+        cursor = driver_cursor(connection)
+        try:
+            cursor.execute(sql)
+        finally:
+            cursor.close()
+
+    def savepoint(connection: Connection, name: str) -> None:
+        run(connection, f"SAVEPOINT {name}")
+
+    def release(connection: Connection, name: str) -> None:
+        run(connection, f"RELEASE SAVEPOINT {name}")
+
+    def rollback_to(connection: Connection, name: str) -> None:
+        run(connection, f"ROLLBACK TO SAVEPOINT {name}")
+
+    dialect.do_savepoint = savepoint  # type: ignore[method-assign]
+    dialect.do_release_savepoint = release  # type: ignore[method-assign]
+    dialect.do_rollback_to_savepoint = rollback_to  # type: ignore[method-assign]
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

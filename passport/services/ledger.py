@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -14,6 +14,7 @@ from sqlmodel import Session
 
 from passport.core.errors import InvalidInput, LedgerInconsistent, NotFound
 from passport.core.merkle import HASH_SIZE, leaf_hash, node_hash
+from passport.db import driver_cursor
 from passport.tables import LedgerEntryRow, table_of
 
 HEAD_ID = 1
@@ -46,10 +47,33 @@ def lock_head(sess: Session) -> int:
     conn = sess.connection()
     # SQLite has no FOR UPDATE: there the writer holds the database lock from BEGIN IMMEDIATE.
     lock = "" if conn.dialect.name == "sqlite" else " FOR UPDATE"
-    size = conn.exec_driver_sql(f"SELECT size FROM ledger_head WHERE id = {HEAD_ID}{lock}").scalar()
-    if size is None:
+    return _head_size(conn, lock)
+
+
+def _head_size(conn: Connection, lock: str = "") -> int:
+    rows = _query(conn, f"SELECT size FROM ledger_head WHERE id = {HEAD_ID}{lock}")
+    if not rows:
         raise LedgerInconsistent("the ledger head row is missing: run `dpp init`")
-    return int(size)
+    return int(rows[0][0])
+
+
+def _query(conn: Connection, sql: str, params: Sequence[Any] = (), *, many: bool = False) -> Any:
+    """Run one statement on the driver (see `driver_cursor`) and return its rows.
+
+    `sql` marks parameters with `?`. Statements of a fixed text are prepared once by the
+    driver (sqlite3's statement cache, psycopg's prepared statements) and reused.
+    """
+    cursor = driver_cursor(conn)
+    try:
+        if conn.dialect.paramstyle != "qmark":
+            sql = sql.replace("?", "%s")
+        if many:
+            cursor.executemany(sql, params)
+        else:
+            cursor.execute(sql, params)
+        return cursor.fetchall() if cursor.description else []
+    finally:
+        cursor.close()
 
 
 @dataclass(slots=True)
@@ -84,31 +108,39 @@ def frontier_ids(size: int) -> list[NodeId]:
     return ids
 
 
-def _ints(values: Iterable[int]) -> str:
-    return ",".join(str(int(v)) for v in values)
+# At most this many terms in one statement; a proof of a 2**63-entry log needs 126.
+_TERMS = 128
+
+
+def _any_of(term: str, count: int) -> str:
+    """Return `term` OR-ed `count` times: one statement text per count, prepared once."""
+    return " OR ".join([term] * count)
 
 
 def _stored(conn: Connection, ids: Sequence[NodeId]) -> dict[NodeId, bytes]:
-    """Read stored node hashes: one `level = L AND idx IN (…)` term per level."""
-    by_level: dict[int, list[int]] = {}
-    for level, index in ids:
-        by_level.setdefault(level, []).append(index)
-    # Both databases answer these terms from the primary key, where a row-value IN list can
-    # make SQLite scan the whole table. The SQL holds integer literals only (nothing to
-    # inject); its shape changes with every proof, so a compiled statement would not be reused.
-    terms = " OR ".join(
-        f"(level = {int(level)} AND idx IN ({_ints(indices)}))"
-        for level, indices in by_level.items()
-    )
-    rows = conn.exec_driver_sql(f"SELECT level, idx, hash FROM ledger_node WHERE {terms}")
-    return {(level, index): bytes(digest) for level, index, digest in rows}
+    """Read stored node hashes, one primary-key lookup per id (a row-value IN list can make
+    SQLite scan the whole table)."""
+    found: dict[NodeId, bytes] = {}
+    for at in range(0, len(ids), _TERMS):
+        part = ids[at : at + _TERMS]
+        sql = "SELECT level, idx, hash FROM ledger_node WHERE " + _any_of(
+            "(level = ? AND idx = ?)", len(part)
+        )
+        rows = _query(conn, sql, [value for node in part for value in node])
+        found.update(((level, index), bytes(digest)) for level, index, digest in rows)
+    return found
 
 
 def _recomputed(conn: Connection, ids: Sequence[NodeId]) -> dict[NodeId, bytes]:
     """Recompute low perfect subtrees from the entries they cover, read in one query."""
     spans = sorted({(index << level, (index + 1) << level) for level, index in ids})
-    terms = " OR ".join(f"(idx >= {int(a)} AND idx < {int(b)})" for a, b in spans)
-    rows = conn.exec_driver_sql(f"SELECT idx, entry FROM ledger_entry WHERE {terms}")
+    rows = []
+    for at in range(0, len(spans), _TERMS):
+        part = spans[at : at + _TERMS]
+        sql = "SELECT idx, entry FROM ledger_entry WHERE " + _any_of(
+            "(idx >= ? AND idx < ?)", len(part)
+        )
+        rows += _query(conn, sql, [bound for span in part for bound in span])
     leaves = {index: leaf_hash(bytes(entry)) for index, entry in rows}
     found: dict[NodeId, bytes] = {}
     for level, index in ids:
@@ -221,9 +253,8 @@ def read_nodes(
 
 def insert_many(conn: Connection, table: str, columns: Sequence[str], rows: list[Any]) -> None:
     """One executemany straight to the driver: no per-row parameter processing."""
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    marks = ", ".join([mark] * len(columns))
-    conn.exec_driver_sql(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+    marks = ", ".join(["?"] * len(columns))
+    _query(conn, f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows, many=True)
 
 
 def stored_time(conn: Connection, at: datetime) -> Any:
@@ -264,7 +295,7 @@ def append(sess: Session, entries: Sequence[NewEntry], *, at: datetime) -> list[
     if node_rows:
         insert_many(conn, "ledger_node", ("level", "idx", "hash"), node_rows)
     new_size = size + len(rows)
-    conn.exec_driver_sql(f"UPDATE ledger_head SET size = {int(new_size)} WHERE id = {HEAD_ID}")
+    _query(conn, f"UPDATE ledger_head SET size = ? WHERE id = {HEAD_ID}", [new_size])
     frontier = {node: nodes[node] for node in frontier_ids(new_size)}
     sess.info[_FRONTIER] = _Frontier(sess.get_transaction(), new_size, frontier)
     return list(range(size, new_size))
@@ -272,11 +303,7 @@ def append(sess: Session, entries: Sequence[NewEntry], *, at: datetime) -> list[
 
 def committed_size(sess: Session) -> int:
     """Return the size of the log as committed (no lock)."""
-    size = sess.connection().exec_driver_sql(f"SELECT size FROM ledger_head WHERE id = {HEAD_ID}")
-    value = size.scalar()
-    if value is None:
-        raise LedgerInconsistent("the ledger head row is missing: run `dpp init`")
-    return int(value)
+    return _head_size(sess.connection())
 
 
 class StoredNodes:
