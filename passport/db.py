@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -38,6 +38,27 @@ def driver_cursor(conn: Connection) -> Any:
     Their SQL holds integer literals or driver parameters only.
     """
     return conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+
+
+def driver_query(
+    conn: Connection, sql: str, params: Sequence[Any] = (), *, many: bool = False
+) -> Any:
+    """Run one statement through `driver_cursor` and return its rows (none for a write).
+
+    `sql` marks parameters with `?`. Statements of a fixed text are prepared once by the
+    driver (sqlite3's statement cache, psycopg's prepared statements) and reused.
+    """
+    cursor = driver_cursor(conn)
+    try:
+        if conn.dialect.paramstyle != "qmark":
+            sql = sql.replace("?", "%s")
+        if many:
+            cursor.executemany(sql, params)
+        else:
+            cursor.execute(sql, params)
+        return cursor.fetchall() if cursor.description else []
+    finally:
+        cursor.close()
 
 
 def _driver_savepoints(dialect: Dialect) -> None:

@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from passport.core.errors import InvalidInput, LedgerInconsistent, NotFound
 from passport.core.merkle import HASH_SIZE, leaf_hash, node_hash
-from passport.db import driver_cursor
+from passport.db import driver_query
 from passport.tables import LedgerEntryRow, table_of
 
 HEAD_ID = 1
@@ -51,29 +51,10 @@ def lock_head(sess: Session) -> int:
 
 
 def _head_size(conn: Connection, lock: str = "") -> int:
-    rows = _query(conn, f"SELECT size FROM ledger_head WHERE id = {HEAD_ID}{lock}")
+    rows = driver_query(conn, f"SELECT size FROM ledger_head WHERE id = {HEAD_ID}{lock}")
     if not rows:
         raise LedgerInconsistent("the ledger head row is missing: run `dpp init`")
     return int(rows[0][0])
-
-
-def _query(conn: Connection, sql: str, params: Sequence[Any] = (), *, many: bool = False) -> Any:
-    """Run one statement on the driver (see `driver_cursor`) and return its rows.
-
-    `sql` marks parameters with `?`. Statements of a fixed text are prepared once by the
-    driver (sqlite3's statement cache, psycopg's prepared statements) and reused.
-    """
-    cursor = driver_cursor(conn)
-    try:
-        if conn.dialect.paramstyle != "qmark":
-            sql = sql.replace("?", "%s")
-        if many:
-            cursor.executemany(sql, params)
-        else:
-            cursor.execute(sql, params)
-        return cursor.fetchall() if cursor.description else []
-    finally:
-        cursor.close()
 
 
 @dataclass(slots=True)
@@ -126,7 +107,7 @@ def _stored(conn: Connection, ids: Sequence[NodeId]) -> dict[NodeId, bytes]:
         sql = "SELECT level, idx, hash FROM ledger_node WHERE " + _any_of(
             "(level = ? AND idx = ?)", len(part)
         )
-        rows = _query(conn, sql, [value for node in part for value in node])
+        rows = driver_query(conn, sql, [value for node in part for value in node])
         found.update(((level, index), bytes(digest)) for level, index, digest in rows)
     return found
 
@@ -140,7 +121,7 @@ def _recomputed(conn: Connection, ids: Sequence[NodeId]) -> dict[NodeId, bytes]:
         sql = "SELECT idx, entry FROM ledger_entry WHERE " + _any_of(
             "(idx >= ? AND idx < ?)", len(part)
         )
-        rows += _query(conn, sql, [bound for span in part for bound in span])
+        rows += driver_query(conn, sql, [bound for span in part for bound in span])
     leaves = {index: leaf_hash(bytes(entry)) for index, entry in rows}
     found: dict[NodeId, bytes] = {}
     for level, index in ids:
@@ -254,7 +235,9 @@ def read_nodes(
 def insert_many(conn: Connection, table: str, columns: Sequence[str], rows: list[Any]) -> None:
     """One executemany straight to the driver: no per-row parameter processing."""
     marks = ", ".join(["?"] * len(columns))
-    _query(conn, f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows, many=True)
+    driver_query(
+        conn, f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows, many=True
+    )
 
 
 def stored_time(conn: Connection, at: datetime) -> Any:
@@ -295,7 +278,7 @@ def append(sess: Session, entries: Sequence[NewEntry], *, at: datetime) -> list[
     if node_rows:
         insert_many(conn, "ledger_node", ("level", "idx", "hash"), node_rows)
     new_size = size + len(rows)
-    _query(conn, f"UPDATE ledger_head SET size = ? WHERE id = {HEAD_ID}", [new_size])
+    driver_query(conn, f"UPDATE ledger_head SET size = ? WHERE id = {HEAD_ID}", [new_size])
     frontier = {node: nodes[node] for node in frontier_ids(new_size)}
     sess.info[_FRONTIER] = _Frontier(sess.get_transaction(), new_size, frontier)
     return list(range(size, new_size))
