@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, event
 from sqlmodel import Session
 
 from passport.core.errors import InvalidInput, LedgerInconsistent, NotFound
@@ -69,14 +69,23 @@ class _Frontier:
 _FRONTIER = "passport.ledger.frontier"
 
 
-def _frontier(sess: Session, size: int) -> dict[NodeId, bytes]:
-    """Return the hashes of the perfect subtrees making up the first `size` entries."""
+def _locked_head(sess: Session) -> tuple[int, dict[NodeId, bytes]]:
+    """Lock the head; return the log's size and the frontier hashes at that size.
+
+    An append left both in `sess.info` for the rest of its transaction, which holds the lock
+    from then on: the next append needs no reads. Any rollback, a savepoint's too, forgets
+    them (`_forget_frontier`), since it may undo appends and, on PostgreSQL, the row lock.
+    """
     kept = sess.info.get(_FRONTIER)
-    # Valid only in the same transaction and at the same size: a rolled-back savepoint makes
-    # the head smaller than what was kept, and a new transaction may see other writers' work.
-    if kept is not None and kept.transaction is sess.get_transaction() and kept.size == size:
-        return {node: kept.nodes[node] for node in frontier_ids(size)}
-    return read_nodes(sess, frontier_ids(size)) if size else {}
+    if kept is not None and kept.transaction is sess.get_transaction():
+        return kept.size, kept.nodes
+    size = lock_head(sess)
+    return size, read_nodes(sess, frontier_ids(size)) if size else {}
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_frontier(sess: Session, _previous: object) -> None:
+    sess.info.pop(_FRONTIER, None)
 
 
 def frontier_ids(size: int) -> list[NodeId]:
@@ -254,9 +263,9 @@ def append(sess: Session, entries: Sequence[NewEntry], *, at: datetime) -> list[
     """
     if not entries:
         return []
-    size = lock_head(sess)
+    size, frontier = _locked_head(sess)
+    nodes = dict(frontier)
     conn = sess.connection()
-    nodes = _frontier(sess, size)
     when = stored_time(conn, at)
     rows, node_rows = [], []
     for offset, item in enumerate(entries):

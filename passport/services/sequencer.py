@@ -34,7 +34,13 @@ class _Pending:
 
 
 class Sequencer:
-    """Collects write jobs and commits them in batches: at `max_entries` or `max_wait` seconds."""
+    """Collects write jobs and commits them in batches: at `max_entries` or `max_wait` seconds.
+
+    A batch also closes as soon as as many jobs wait as the last batch held plus those that
+    came while it was committing: callers answered together usually come back together, so
+    waiting out `max_wait` for more would only idle, and closing sooner would split them into
+    two groups that each pay for a commit. Fewer callers cost one wait until the deadline.
+    """
 
     def __init__(self, engine: Engine, *, max_entries: int = 2000, max_wait: float = 0.001) -> None:
         self._engine = engine
@@ -44,6 +50,9 @@ class Sequencer:
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
         self._closed = False
+        # Jobs to wait for: the last batch's plus those that came while it committed. The
+        # first batch waits out max_wait.
+        self._expected = max_entries
         self.batches = 0  # committed transactions, for tests and metrics
 
     def run(self, job: Callable[[Session], T], *, entries: int, conflict: str) -> T:
@@ -75,7 +84,10 @@ class Sequencer:
                     return []
                 self._cond.wait()
             deadline = time.monotonic() + self._max_wait
-            while sum(p.entries for p in self._queue) < self._max_entries:
+            while (
+                len(self._queue) < self._expected
+                and sum(p.entries for p in self._queue) < self._max_entries
+            ):
                 left = deadline - time.monotonic()
                 if left <= 0:
                     break
@@ -93,7 +105,18 @@ class Sequencer:
             self._flush(batch)
 
     def _flush(self, batch: list[_Pending]) -> None:
-        results: list[tuple[_Pending, Any]] = []
+        outcomes = self._commit(batch)
+        with self._cond:  # before any caller of this batch is answered and comes back
+            self._expected = len(batch) + len(self._queue)
+        for pending, (value, error) in zip(batch, outcomes, strict=True):
+            if error is None:
+                pending.future.set_result(value)
+            else:
+                pending.future.set_exception(error)
+
+    def _commit(self, batch: list[_Pending]) -> list[tuple[Any, BaseException | None]]:
+        """Run the batch's jobs in one transaction; return each job's (result, error)."""
+        outcomes: list[tuple[Any, BaseException | None]] = []
         try:
             with Session(self._engine, expire_on_commit=False) as sess:
                 begin_write(sess)
@@ -102,21 +125,15 @@ class Sequencer:
                     try:
                         value = pending.job(sess)
                         savepoint.commit()
-                        results.append((pending, value))
+                        outcomes.append((value, None))
                     except IntegrityError:
                         savepoint.rollback()
-                        pending.future.set_exception(Conflict(pending.conflict))
+                        outcomes.append((None, Conflict(pending.conflict)))
                     except (PassportError, ValueError) as exc:
                         savepoint.rollback()
-                        pending.future.set_exception(exc)
+                        outcomes.append((None, exc))
                 sess.commit()
                 self.batches += 1
         except Exception as exc:  # the batch did not commit: every job in it failed
-            for pending, _value in results:
-                pending.future.set_exception(exc)
-            for pending in batch:
-                if not pending.future.done():
-                    pending.future.set_exception(exc)
-            return
-        for pending, value in results:
-            pending.future.set_result(value)
+            return [(None, exc)] * len(batch)
+        return outcomes

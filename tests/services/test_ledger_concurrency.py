@@ -187,3 +187,39 @@ def test_a_rolled_back_job_leaves_no_trace_in_its_batch(app: Flask) -> None:
         assert b"undone" not in entries
         assert entries[before:] == [b"first"] * 3 + [b"last"] * 3
         assert root(len(entries), StoredNodes(sess)) == mth([leaf(e) for e in entries])
+
+
+def test_callers_answered_together_share_the_next_batch_without_waiting(app: Flask) -> None:
+    """The first batch waits out max_wait; later ones close once all its callers are back."""
+    import threading
+    from datetime import UTC, datetime
+
+    from passport.services.ledger import NewEntry, append
+    from passport.services.sequencer import Sequencer
+
+    at = datetime.now(UTC)
+    max_wait, callers, rounds = 2.0, 4, 3
+    sequencer = Sequencer(db.engine_of(app), max_wait=max_wait)
+    indices: list[int] = []
+
+    def caller(name: str) -> None:
+        for n in range(rounds):
+            entry = NewEntry("test", f"{name}-{n}".encode())
+            indices.extend(
+                sequencer.run(
+                    lambda sess, e=entry: append(sess, [e], at=at), entries=1, conflict=""
+                )
+            )
+
+    threads = [threading.Thread(target=caller, args=(f"c{i}",)) for i in range(callers)]
+    start = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.monotonic() - start
+    sequencer.close()
+    assert sequencer.batches == rounds  # every batch held all four callers
+    # Waiting out max_wait in every round would take rounds * max_wait = 6 s.
+    assert elapsed < max_wait + 2.0, elapsed
+    assert sorted(indices) == list(range(min(indices), min(indices) + callers * rounds))
