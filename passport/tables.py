@@ -138,6 +138,8 @@ class LedgerEntryRow(SQLModel, table=True):
     entry: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     passport_id: str | None = Field(default=None, max_length=200)
     created_at: datetime = Field(sa_column=_when())
+    # SHA-256(0x00 || entry): proofs read it instead of the entry; `dpp audit` checks it.
+    leaf_hash: bytes = Field(sa_column=Column(LargeBinary(32), nullable=False))
 
 
 class LedgerNodeRow(SQLModel, table=True):

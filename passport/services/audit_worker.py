@@ -2,9 +2,9 @@
 
 Each worker process opens its own connection and checks the entries [start, end) of a range
 of RANGE entries aligned on a multiple of RANGE: contiguous indices, canonical form, every
-signature with key validity by log position, the stored node hashes inside the range, that
-the history rows served for those entries are the logged bytes and chain correctly to the
-versions before them, and that every restricted credential served with them is bound by a
+signature with key validity by log position, the stored leaf and node hashes inside the
+range, that the history rows served for those entries are the logged bytes and chain
+correctly to the versions before them, and that every restricted credential served with them is bound by a
 digest its logged public credential carries. It returns only the range's root and the
 hashes the parent needs for checkpoint roots, so the parent's memory stays O(n / RANGE).
 """
@@ -33,7 +33,9 @@ RANGE_LEVEL = 9
 RANGE = 1 << RANGE_LEVEL  # entries per task; a perfect subtree, so ranges hash on their own
 PASSPORT_KINDS = frozenset({EntryKind.PASSPORT_ISSUED, EntryKind.PASSPORT_CORRECTED})
 Failure = tuple[int, str]
-ENTRIES_SQL = "SELECT idx, kind, entry FROM ledger_entry WHERE idx >= ? AND idx < ? ORDER BY idx"
+ENTRIES_SQL = (
+    "SELECT idx, kind, entry, leaf_hash FROM ledger_entry WHERE idx >= ? AND idx < ? ORDER BY idx"
+)
 
 
 @dataclass(slots=True)
@@ -82,7 +84,8 @@ def audit_range(start: int, end: int, cut_sizes: tuple[int, ...] = ()) -> RangeR
         rows = driver_query(conn, ENTRIES_SQL, (start, end))
         leaves: list[bytes] = []
         logged: dict[int, tuple[str | None, dict[str, str]]] = {}
-        for index, kind, raw in rows:
+        wrong_leaf: Failure | None = None
+        for index, kind, raw, stored_leaf in rows:
             expected = start + len(leaves)
             if index != expected:
                 result.failure = (expected, f"missing (next stored index is {index})")
@@ -96,6 +99,8 @@ def audit_range(start: int, end: int, cut_sizes: tuple[int, ...] = ()) -> RangeR
             if found is not None:
                 logged[index] = found
             leaves.append(leaf_hash(raw))
+            if wrong_leaf is None and bytes(stored_leaf or b"") != leaves[-1]:
+                wrong_leaf = (index, "its stored leaf hash does not match it")
         if start + len(leaves) != end:
             result.failure = (start + len(leaves), "missing (the log ends early)")
             return result
@@ -105,7 +110,8 @@ def audit_range(start: int, end: int, cut_sizes: tuple[int, ...] = ()) -> RangeR
             _check_restricted(conn, result, logged),
         ]
         result.failure = min((f for f in served if f is not None), default=None)
-        result.tree_failure = _check_nodes(conn, start, levels)
+        tree = [wrong_leaf, _check_nodes(conn, start, levels)]
+        result.tree_failure = min((f for f in tree if f is not None), default=None)
         if len(leaves) == RANGE:
             result.root = levels[RANGE_LEVEL][0]
         for size in cut_sizes:

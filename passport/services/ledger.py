@@ -19,11 +19,12 @@ from passport.tables import LedgerEntryRow, table_of
 
 HEAD_ID = 1
 NodeId = tuple[int, int]
-# Perfect subtrees below this level are not stored: any of them is recomputed from at most
-# 2**LOW_LEVELS entries read in one range query. That keeps one node row per 8 entries instead
-# of two per entry, and a proof still costs one node query and one entry-range query.
+# Perfect subtrees below this level are not stored: any of them is recomputed from the leaf
+# hashes (stored in the entry rows) of at most 2**LOW_LEVELS entries, read in one range query.
+# That keeps one node row per 8 entries instead of two per entry, and a proof still costs one
+# node query and one entry-range query.
 LOW_LEVELS = 4
-ENTRY_COLUMNS = ("idx", "kind", "entry", "passport_id", "created_at")
+ENTRY_COLUMNS = ("idx", "kind", "entry", "passport_id", "created_at", "leaf_hash")
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,23 +123,23 @@ def _stored(conn: Connection, ids: Sequence[NodeId]) -> dict[NodeId, bytes]:
 
 
 def _recomputed(conn: Connection, ids: Sequence[NodeId]) -> dict[NodeId, bytes]:
-    """Recompute low perfect subtrees from the entries they cover, read in one query."""
+    """Recompute low perfect subtrees from the leaf hashes they cover, read in one query."""
     spans = sorted({(index << level, (index + 1) << level) for level, index in ids})
     rows = []
     for at in range(0, len(spans), _TERMS):
         part = spans[at : at + _TERMS]
-        sql = "SELECT idx, entry FROM ledger_entry WHERE " + _any_of(
+        sql = "SELECT idx, leaf_hash FROM ledger_entry WHERE " + _any_of(
             "(idx >= ? AND idx < ?)", len(part)
         )
         rows += driver_query(conn, sql, [bound for span in part for bound in span])
-    leaves = {index: leaf_hash(bytes(entry)) for index, entry in rows}
+    leaves = {index: bytes(digest) for index, digest in rows if len(digest) == HASH_SIZE}
     found: dict[NodeId, bytes] = {}
     for level, index in ids:
         first = index << level
         try:
             hashes = [leaves[i] for i in range(first, first + (1 << level))]
         except KeyError:
-            continue  # an entry is missing: the caller reports the node as missing
+            continue  # an entry or its leaf hash is missing: the caller reports the node as missing
         found[(level, index)] = _subtree_hash(hashes)
     return found
 
@@ -270,7 +271,7 @@ def append(sess: Session, entries: Sequence[NewEntry], *, at: datetime) -> list[
     rows, node_rows = [], []
     for offset, item in enumerate(entries):
         index = size + offset
-        digest = leaf_hash(item.entry)
+        digest = leaf = leaf_hash(item.entry)
         nodes[(0, index)] = digest
         level = 1
         # Leaf `index` completes the perfect subtree at `level` whenever index + 1 is a
@@ -282,7 +283,7 @@ def append(sess: Session, entries: Sequence[NewEntry], *, at: datetime) -> list[
             if level >= LOW_LEVELS:
                 node_rows.append((level, parent, digest))
             level += 1
-        rows.append((index, item.kind, item.entry, item.passport_id, when))
+        rows.append((index, item.kind, item.entry, item.passport_id, when, leaf))
     insert_many(conn, "ledger_entry", ENTRY_COLUMNS, rows)
     if node_rows:
         insert_many(conn, "ledger_node", ("level", "idx", "hash"), node_rows)

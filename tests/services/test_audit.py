@@ -143,6 +143,11 @@ def _node(app: Flask) -> None:
     sql(app, "UPDATE ledger_node SET hash = :h WHERE level = 4 AND idx = 0", h=b"\x00" * 32)
 
 
+@tamper("leaf hash", "entry 5")
+def _leaf(app: Flask) -> None:
+    sql(app, "UPDATE ledger_entry SET leaf_hash = :h WHERE idx = 5", h=b"\x00" * 32)
+
+
 @tamper("replaced checkpoint", "checkpoint")
 def _checkpoint(app: Flask) -> None:
     with app.app_context(), db.engine().connect() as conn:

@@ -26,12 +26,27 @@ def migrate(app: Flask, step: Callable[[Config, str], None], revision: str) -> N
 
 
 def state(app: Flask) -> tuple[list[bytes], int, bytes]:
+    """The entries, the number of stored nodes and the root (read as the current code does)."""
     with app.app_context(), Session(db.engine()) as sess:
         entries = [
             bytes(r[0]) for r in sess.execute(text("SELECT entry FROM ledger_entry ORDER BY idx"))
         ]
         nodes = sess.execute(text("SELECT COUNT(*) FROM ledger_node")).scalar_one()
         return entries, nodes, root(len(entries), StoredNodes(sess))
+
+
+def old_state(app: Flask) -> tuple[list[bytes], int, list[bytes]]:
+    """The same at the first ledger revision, where every leaf is a level-0 node row."""
+    with app.app_context(), Session(db.engine()) as sess:
+        entries = [
+            bytes(r[0]) for r in sess.execute(text("SELECT entry FROM ledger_entry ORDER BY idx"))
+        ]
+        nodes = sess.execute(text("SELECT COUNT(*) FROM ledger_node")).scalar_one()
+        leaves = [
+            bytes(r[0])
+            for r in sess.execute(text("SELECT hash FROM ledger_node WHERE level = 0 ORDER BY idx"))
+        ]
+        return entries, nodes, leaves
 
 
 def test_ledger_revisions_round_trip(app: Flask) -> None:
@@ -42,7 +57,11 @@ def test_ledger_revisions_round_trip(app: Flask) -> None:
     entries, nodes, before = state(app)
     assert before == mth([leaf(e) for e in entries])
     assert nodes == 6 + 3 + 1  # levels 4, 5 and 6 of 100 leaves
-    migrate(app, command.downgrade, "13430d4cb600")  # every level stored, the index back
-    assert state(app) == (entries, 100 + 50 + 25 + 12 + 6 + 3 + 1, before)
-    migrate(app, command.upgrade, "head")
+    # Every level stored, the passport index back, no leaf hash column.
+    migrate(app, command.downgrade, "13430d4cb600")
+    assert old_state(app) == (entries, 100 + 50 + 25 + 12 + 6 + 3 + 1, [leaf(e) for e in entries])
+    migrate(app, command.upgrade, "head")  # the leaf hashes are filled in again
     assert state(app) == (entries, nodes, before)
+    with app.app_context(), Session(db.engine()) as sess:
+        stored = sess.execute(text("SELECT leaf_hash FROM ledger_entry ORDER BY idx"))
+        assert [bytes(r[0]) for r in stored] == [leaf(e) for e in entries]
