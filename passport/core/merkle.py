@@ -61,16 +61,22 @@ def inclusion_plan(index: int, size: int) -> Plan:
     """Return, per hash of PATH(index, D[0:size]) in proof order, its perfect subtrees."""
     if not 0 <= index < size:
         raise LedgerInconsistent(f"inclusion: index {index} is not below tree size {size}")
-    ranges, start, end = [], 0, size
-    while end - start > 1:
-        k = _split(end - start)
-        if index - start < k:
-            ranges.append((start + k, end))
-            end = start + k
+    # Below level `inner` (where index and size - 1 part ways) the path has a sibling at every
+    # level, all perfect but the last, which may be cut off by the tree's right edge. Above it
+    # the path runs along the right edge: a left sibling wherever index has a 1 bit.
+    inner = (index ^ (size - 1)).bit_length()
+    plan: Plan = []
+    for level in range(inner):
+        sibling = (index >> level) ^ 1
+        start = sibling << level
+        if start + (1 << level) <= size:
+            plan.append(((level, sibling),))
         else:
-            ranges.append((start, start + k))
-            start += k
-    return [_range_ids(s, e) for s, e in reversed(ranges)]
+            plan.append(_range_ids(start, size))
+    for level in range(inner, size.bit_length()):
+        if index >> level & 1:
+            plan.append(((level, (index >> level) ^ 1),))
+    return plan
 
 
 def consistency_plan(old_size: int, new_size: int) -> Plan:

@@ -4,9 +4,10 @@ Each worker process opens its own connection and checks the entries [start, end)
 of RANGE entries aligned on a multiple of RANGE: contiguous indices, canonical form, every
 signature with key validity by log position, the stored leaf and node hashes inside the
 range, that the history rows served for those entries are the logged bytes and chain
-correctly to the versions before them, and that every restricted credential served with them is bound by a
-digest its logged public credential carries. It returns only the range's root and the
-hashes the parent needs for checkpoint roots, so the parent's memory stays O(n / RANGE).
+correctly to the versions before them, and that every restricted credential served with
+them is bound by a digest its logged public credential carries. It returns only the range's
+root and the hashes the parent needs for checkpoint roots, so the parent's memory stays
+O(n / RANGE).
 """
 
 from __future__ import annotations

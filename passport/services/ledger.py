@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -103,9 +104,10 @@ def frontier_ids(size: int) -> list[NodeId]:
 _TERMS = 128
 
 
-def _any_of(term: str, count: int) -> str:
-    """Return `term` OR-ed `count` times: one statement text per count, prepared once."""
-    return " OR ".join([term] * count)
+@functools.cache
+def _any_of(select: str, term: str, count: int) -> str:
+    """Return `select` with `term` OR-ed `count` times: one text per count, prepared once."""
+    return select + " OR ".join([term] * count)
 
 
 def _stored(conn: Connection, ids: Sequence[NodeId]) -> dict[NodeId, bytes]:
@@ -114,42 +116,44 @@ def _stored(conn: Connection, ids: Sequence[NodeId]) -> dict[NodeId, bytes]:
     found: dict[NodeId, bytes] = {}
     for at in range(0, len(ids), _TERMS):
         part = ids[at : at + _TERMS]
-        sql = "SELECT level, idx, hash FROM ledger_node WHERE " + _any_of(
-            "(level = ? AND idx = ?)", len(part)
-        )
+        sql = _any_of(_NODES, "(level = ? AND idx = ?)", len(part))
         rows = driver_query(conn, sql, [value for node in part for value in node])
         found.update(((level, index), bytes(digest)) for level, index, digest in rows)
     return found
 
 
+_NODES = "SELECT level, idx, hash FROM ledger_node WHERE "
+_LEAVES = "SELECT idx, leaf_hash FROM ledger_entry WHERE "
+_BLOCK = 1 << LOW_LEVELS
+
+
 def _recomputed(conn: Connection, ids: Sequence[NodeId]) -> dict[NodeId, bytes]:
-    """Recompute low perfect subtrees from the leaf hashes they cover, read in one query."""
-    spans = sorted({(index << level, (index + 1) << level) for level, index in ids})
-    rows = []
-    for at in range(0, len(spans), _TERMS):
-        part = spans[at : at + _TERMS]
-        sql = "SELECT idx, leaf_hash FROM ledger_entry WHERE " + _any_of(
-            "(idx >= ? AND idx < ?)", len(part)
-        )
-        rows += driver_query(conn, sql, [bound for span in part for bound in span])
-    leaves = {index: bytes(digest) for index, digest in rows if len(digest) == HASH_SIZE}
+    """Recompute low perfect subtrees from the leaf hashes of the blocks of 2**LOW_LEVELS
+    entries they lie in, read in one query."""
+    blocks = sorted({(index << level) // _BLOCK for level, index in ids})
+    leaves: dict[int, bytes] = {}
+    for at in range(0, len(blocks), _TERMS):
+        part = blocks[at : at + _TERMS]
+        sql = _any_of(_LEAVES, "(idx >= ? AND idx < ?)", len(part))
+        rows = driver_query(conn, sql, [i for b in part for i in (b * _BLOCK, (b + 1) * _BLOCK)])
+        leaves.update((index, bytes(digest)) for index, digest in rows)
     found: dict[NodeId, bytes] = {}
-    for level, index in ids:
-        first = index << level
-        try:
-            hashes = [leaves[i] for i in range(first, first + (1 << level))]
-        except KeyError:
-            continue  # an entry or its leaf hash is missing: the caller reports the node as missing
-        found[(level, index)] = _subtree_hash(hashes)
-    return found
-
-
-def _subtree_hash(leaves: Sequence[bytes]) -> bytes:
-    """Return the hash of the perfect subtree over `leaves` (a power of two of leaf hashes)."""
-    level = list(leaves)
-    while len(level) > 1:
-        level = [node_hash(level[i], level[i + 1]) for i in range(0, len(level), 2)]
-    return level[0]
+    for block in blocks:
+        # Level by level up the block, as far as its leaves are all there; an entry or leaf
+        # hash that is missing or malformed leaves the nodes above it out (reported missing).
+        level = [leaves.get(i, b"") for i in range(block * _BLOCK, (block + 1) * _BLOCK)]
+        for height in range(LOW_LEVELS):
+            first = block << (LOW_LEVELS - height)
+            for offset, digest in enumerate(level):
+                if len(digest) == HASH_SIZE:
+                    found[(height, first + offset)] = digest
+            level = [
+                node_hash(level[i], level[i + 1])
+                if len(level[i]) == HASH_SIZE == len(level[i + 1])
+                else b""
+                for i in range(0, len(level), 2)
+            ]
+    return {node: found[node] for node in ids if node in found}
 
 
 class NodeCache:

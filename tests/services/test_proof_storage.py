@@ -1,0 +1,63 @@
+"""Proofs read stored node hashes and leaf hashes; what is missing or malformed is refused."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from flask import Flask
+from sqlalchemy import text
+from sqlmodel import Session
+
+from passport import db
+from passport.core.errors import LedgerInconsistent
+from passport.services import ledger, proofs
+from passport.services.ledger import NewEntry, append, begin_write
+from tests.independent_log import leaf, mth, verify_inclusion
+
+SIZE = 100
+
+
+@pytest.fixture
+def log(app: Flask) -> list[bytes]:
+    entries = [b"entry %d" % i for i in range(SIZE)]
+    with app.app_context(), Session(db.engine()) as sess:
+        begin_write(sess)
+        append(sess, [NewEntry("test", e) for e in entries], at=datetime.now(UTC))
+        sess.commit()
+    return entries
+
+
+def prove(app: Flask, index: int) -> proofs.InclusionProof:
+    with app.app_context(), Session(db.engine()) as sess:
+        ledger._caches[db.engine()] = ledger.NodeCache(capacity=0)  # read storage every time
+        return proofs.inclusion(sess, index, SIZE)
+
+
+def test_every_inclusion_proof_verifies_against_an_independent_root(
+    app: Flask, log: list[bytes]
+) -> None:
+    root = mth([leaf(e) for e in log])
+    for index in range(SIZE):
+        proof = prove(app, index)
+        assert proof.leaf_hash == leaf(log[index])
+        verify_inclusion(index, SIZE, proof.leaf_hash, proof.hashes, root)
+
+
+@pytest.mark.parametrize(
+    ("statement", "index"),
+    [
+        ("UPDATE ledger_entry SET leaf_hash = :short WHERE idx = 37", 37),  # its own leaf
+        ("UPDATE ledger_entry SET leaf_hash = :short WHERE idx = 36", 37),  # its sibling
+        ("UPDATE ledger_entry SET leaf_hash = :short WHERE idx = 40", 37),  # in a sibling subtree
+        ("DELETE FROM ledger_entry WHERE idx = 99", 98),  # in the cut-off right edge
+        ("DELETE FROM ledger_node WHERE level = 4 AND idx = 3", 37),  # a stored node
+    ],
+)
+def test_a_proof_over_missing_or_malformed_hashes_is_refused(
+    app: Flask, log: list[bytes], statement: str, index: int
+) -> None:
+    with app.app_context(), db.engine().begin() as conn:
+        conn.execute(text(statement), {"short": b"\x01" * 31} if ":short" in statement else {})
+    with pytest.raises(LedgerInconsistent, match="missing or malformed"):
+        prove(app, index)
