@@ -101,9 +101,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _sqlite_begin(connection: Any) -> None:
+def _sqlite_begin(connection: Connection) -> None:
     mode = connection.get_execution_options().get("sqlite_begin", "")
-    connection.exec_driver_sql(f"BEGIN {mode}".strip())
+    cursor = driver_cursor(connection)  # every transaction starts here: skip SQLAlchemy's ~20 µs
+    try:
+        cursor.execute(f"BEGIN {mode}".strip())
+    finally:
+        cursor.close()
 
 
 def init_app(app: Flask) -> None:
