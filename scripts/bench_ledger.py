@@ -1,6 +1,7 @@
 """Benchmark the ledger against bare baselines and pymerkle 7, measured side by side in one run.
 
 Usage: .venv/bin/python scripts/bench_ledger.py [--big 1000000] [--audit 10000] [--clients 16]
+                                             [--entry-bytes 0]
 Prints, each against its baseline measured in this same run:
   1. batched append entries/s vs a bare batched INSERT of the same rows    (target >= 0.5)
   2. `dpp audit` entries/s vs bare Ed25519 verify/s x cores                (target >= 0.7)
@@ -88,13 +89,20 @@ def bench_append(folder: Path, count: int, batch: int) -> tuple[float, float]:
     return ledger_rate, bare_rate
 
 
-def build_log(folder: Path, name: str, count: int, batch: int = 20_000):  # type: ignore[no-untyped-def]
+def log_entry(n: int, size: int) -> bytes:
+    """Entry n of the proof logs: its number, padded to `size` bytes (--entry-bytes)."""
+    return (b"%d " % n).ljust(size, b"x")
+
+
+def build_log(folder: Path, name: str, count: int, size: int, batch: int = 20_000):  # type: ignore[no-untyped-def]
     app = make_app(folder, name)
     with app.app_context(), Session(db.engine()) as sess:
         for i in range(0, count, batch):
             begin_write(sess)
             append(
-                sess, [NewEntry("bench", b"%d" % n) for n in range(i, min(count, i + batch))], at=AT
+                sess,
+                [NewEntry("bench", log_entry(n, size)) for n in range(i, min(count, i + batch))],
+                at=AT,
             )
             sess.commit()
     return app
@@ -240,7 +248,7 @@ def bench_peer(
     # c. Inclusion proofs at the sizes of part 3, random indices, as many as each.
     for size, app in logs.items():
         tree = SqliteTree(str(folder / f"peer-{size}.db"))
-        tree.append_entries([b"%d" % n for n in range(size)])
+        tree.append_entries([log_entry(n, args.entry_bytes) for n in range(size)])
         rng = random.Random(7)
         start = time.perf_counter()
         for _ in range(args.proofs):
@@ -273,6 +281,9 @@ def main() -> None:
     parser.add_argument("--single", type=int, default=4000, help="single-entry appends")
     parser.add_argument("--clients", type=int, default=16, help="threads appending singly")
     parser.add_argument("--proofs", type=int, default=300, help="proofs per peer measurement")
+    parser.add_argument(
+        "--entry-bytes", type=int, default=0, help="pad the proof logs' entries to this size"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -283,9 +294,9 @@ def main() -> None:
             f"ratio {ledger / bare:.2f}  (target >= 0.5)"
         )
         bench_audit(folder, args.audit)
-        small = build_log(folder, "small.db", 10_000)
+        small = build_log(folder, "small.db", 10_000, args.entry_bytes)
         t0 = time.perf_counter()
-        big = build_log(folder, "big.db", args.big)
+        big = build_log(folder, "big.db", args.big, args.entry_bytes)
         built = time.perf_counter() - t0
         print(f"3. inclusion proof p50, 2000 random indices (log of {args.big}: {built:.0f} s):")
         for cached, label in ((False, "from storage"), (True, "node cache on")):
