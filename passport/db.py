@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask, current_app, g
 from sqlalchemy import Connection, event
 from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, create_engine
 
 _ENGINE_KEY = "passport.engine"
@@ -45,18 +46,46 @@ def driver_query(
 ) -> Any:
     """Run one statement through `driver_cursor` and return its rows (none for a write).
 
-    `sql` marks parameters with `?`. Statements of a fixed text are prepared once by the
-    driver (sqlite3's statement cache, psycopg's prepared statements) and reused.
+    `sql` marks parameters with `?` and holds no `%` (psycopg reads it as a placeholder).
+    Statements of a fixed text are prepared once by the driver (sqlite3's statement cache,
+    psycopg's prepared statements) and reused.
+    """
+    if conn.dialect.paramstyle != "qmark":
+        if "%" in sql:
+            raise ValueError("driver_query: '%' in SQL would be read as a placeholder")
+        sql = sql.replace("?", "%s")
+    return _on_driver(conn, sql, params, many=many)
+
+
+def _on_driver(
+    conn: Connection, sql: str, params: Sequence[Any] = (), *, many: bool = False
+) -> Any:
+    """Execute on a driver cursor; driver errors come out as SQLAlchemy's, as from `execute`.
+
+    Callers (the publisher after a committed write, the sequencer, the error handlers) tell
+    database failures by SQLAlchemy's exception classes; a lost connection is invalidated so
+    the pool does not hand it out again.
     """
     cursor = driver_cursor(conn)
     try:
-        if conn.dialect.paramstyle != "qmark":
-            sql = sql.replace("?", "%s")
         if many:
             cursor.executemany(sql, params)
         else:
             cursor.execute(sql, params)
         return cursor.fetchall() if cursor.description else []
+    except conn.dialect.loaded_dbapi.Error as exc:
+        lost = conn.dialect.is_disconnect(exc, conn.connection.dbapi_connection, cursor)
+        if lost:
+            conn.invalidate(exc)
+        raise DBAPIError.instance(
+            sql,
+            params,
+            exc,
+            conn.dialect.loaded_dbapi.Error,
+            connection_invalidated=lost,
+            dialect=conn.dialect,
+            ismulti=many,
+        ) from exc
     finally:
         cursor.close()
 
@@ -70,11 +99,7 @@ def _driver_savepoints(dialect: Dialect) -> None:
     """
 
     def run(connection: Connection, sql: str) -> None:
-        cursor = driver_cursor(connection)
-        try:
-            cursor.execute(sql)
-        finally:
-            cursor.close()
+        _on_driver(connection, sql)
 
     def savepoint(connection: Connection, name: str) -> None:
         run(connection, f"SAVEPOINT {name}")
@@ -103,11 +128,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def _sqlite_begin(connection: Connection) -> None:
     mode = connection.get_execution_options().get("sqlite_begin", "")
-    cursor = driver_cursor(connection)  # every transaction starts here: skip SQLAlchemy's ~20 µs
-    try:
-        cursor.execute(f"BEGIN {mode}".strip())
-    finally:
-        cursor.close()
+    _on_driver(connection, f"BEGIN {mode}".strip())  # every transaction: skip SQLAlchemy's ~20 µs
 
 
 def init_app(app: Flask) -> None:

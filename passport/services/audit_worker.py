@@ -80,7 +80,8 @@ def audit_range(start: int, end: int, cut_sizes: tuple[int, ...] = ()) -> RangeR
     if _state is None:
         raise RuntimeError("init_worker was not run in this process")
     result = RangeResult(start, end)
-    with _state.engine.connect() as conn:
+    # One read transaction: the range's entries, nodes and served rows come from one snapshot.
+    with _state.engine.connect() as conn, conn.begin():
         # Through the driver: SQLAlchemy's row processing would cost more than the checks.
         rows = driver_query(conn, ENTRIES_SQL, (start, end))
         leaves: list[bytes] = []

@@ -61,3 +61,25 @@ def test_a_proof_over_missing_or_malformed_hashes_is_refused(
         conn.execute(text(statement), {"short": b"\x01" * 31} if ":short" in statement else {})
     with pytest.raises(LedgerInconsistent, match="missing or malformed"):
         prove(app, index)
+
+
+def test_driver_errors_come_out_as_sqlalchemy_errors(app: Flask) -> None:
+    """Statements sent straight to the driver fail as SQLAlchemy statements would, so callers
+    that tell database failures by SQLAlchemy's classes (the publisher) still catch them."""
+    from sqlalchemy.exc import DBAPIError
+
+    from passport.db import driver_query
+
+    engine = db.engine_of(app)
+    with engine.connect() as conn:
+        with pytest.raises(DBAPIError) as raised:
+            driver_query(conn, "SELECT value FROM no_such_table WHERE idx = ?", [1])
+        assert "no_such_table" in str(raised.value.orig)
+    with engine.connect() as conn:
+        conn.begin()
+        with pytest.raises(DBAPIError):
+            engine.dialect.do_release_savepoint(conn, "never_taken")
+    with engine.connect() as conn:
+        if conn.dialect.paramstyle != "qmark":  # psycopg would read '%' as a placeholder
+            with pytest.raises(ValueError, match="placeholder"):
+                driver_query(conn, "SELECT 5 % 2")
