@@ -23,7 +23,7 @@ NodeId = tuple[int, int]
 # Perfect subtrees below this level are not stored: any of them is recomputed from the leaf
 # hashes (stored in the entry rows) of at most 2**LOW_LEVELS entries, read in one range query.
 # That keeps one node row per 8 entries instead of two per entry, and a proof still costs one
-# node query and one entry-range query.
+# node query and one leaf-hash range query.
 LOW_LEVELS = 4
 ENTRY_COLUMNS = ("idx", "kind", "entry", "passport_id", "created_at", "leaf_hash")
 
