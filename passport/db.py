@@ -31,21 +31,13 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
-def driver_cursor(conn: Connection) -> Any:
-    """Return a DB-API cursor on `conn`'s connection, inside its transaction.
-
-    For the few statements on the write and proof paths that run per request: through the
-    driver they cost a few µs, through SQLAlchemy's execution machinery about 20 µs each.
-    Their SQL holds integer literals or driver parameters only.
-    """
-    return conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-
-
 def driver_query(
     conn: Connection, sql: str, params: Sequence[Any] = (), *, many: bool = False
 ) -> Any:
-    """Run one statement through `driver_cursor` and return its rows (none for a write).
+    """Run one statement on the DB-API cursor, in `conn`'s transaction; return its rows.
 
+    For the few statements on the write and proof paths that run per request: through the
+    driver they cost a few µs, through SQLAlchemy's execution machinery about 20 µs each.
     `sql` marks parameters with `?` and holds no `%` (psycopg reads it as a placeholder).
     Statements of a fixed text are prepared once by the driver (sqlite3's statement cache,
     psycopg's prepared statements) and reused.
@@ -66,7 +58,7 @@ def _on_driver(
     database failures by SQLAlchemy's exception classes; a lost connection is invalidated so
     the pool does not hand it out again.
     """
-    cursor = driver_cursor(conn)
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         if many:
             cursor.executemany(sql, params)
@@ -98,17 +90,14 @@ def _driver_savepoints(dialect: Dialect) -> None:
     names are its own (`sa_savepoint_N`), so the SQL is the same as it would compile.
     """
 
-    def run(connection: Connection, sql: str) -> None:
-        _on_driver(connection, sql)
-
     def savepoint(connection: Connection, name: str) -> None:
-        run(connection, f"SAVEPOINT {name}")
+        _on_driver(connection, f"SAVEPOINT {name}")
 
     def release(connection: Connection, name: str) -> None:
-        run(connection, f"RELEASE SAVEPOINT {name}")
+        _on_driver(connection, f"RELEASE SAVEPOINT {name}")
 
     def rollback_to(connection: Connection, name: str) -> None:
-        run(connection, f"ROLLBACK TO SAVEPOINT {name}")
+        _on_driver(connection, f"ROLLBACK TO SAVEPOINT {name}")
 
     dialect.do_savepoint = savepoint  # type: ignore[method-assign]
     dialect.do_release_savepoint = release  # type: ignore[method-assign]
