@@ -146,6 +146,8 @@ class LedgerNodeRow(SQLModel, table=True):
     """The hash of a perfect subtree (level 0: a leaf) of the Merkle tree. Insert-only."""
 
     __tablename__ = "ledger_node"
+    # On SQLite the primary key is the table: one B-tree per node read or written, not two.
+    __table_args__ = {"sqlite_with_rowid": False}
 
     level: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     idx: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))

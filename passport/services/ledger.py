@@ -21,9 +21,8 @@ from passport.tables import LedgerEntryRow, table_of
 HEAD_ID = 1
 NodeId = tuple[int, int]
 # Perfect subtrees below this level are not stored: any of them is recomputed from the leaf
-# hashes (stored in the entry rows) of at most 2**LOW_LEVELS entries, read in one range query.
-# That keeps one node row per 8 entries instead of two per entry, and a proof still costs one
-# node query and one leaf-hash range query.
+# hashes (stored in the entry rows) of at most 2**LOW_LEVELS entries. That keeps one node row
+# per 8 entries instead of two per entry, and a proof still reads storage in one statement.
 LOW_LEVELS = 4
 ENTRY_COLUMNS = ("idx", "kind", "entry", "passport_id", "created_at", "leaf_hash")
 
@@ -110,50 +109,53 @@ def _any_of(select: str, term: str, count: int) -> str:
     return select + " OR ".join([term] * count)
 
 
-def _stored(conn: Connection, ids: Sequence[NodeId]) -> dict[NodeId, bytes]:
-    """Read stored node hashes, one primary-key lookup per id (a row-value IN list can make
-    SQLite scan the whole table)."""
-    found: dict[NodeId, bytes] = {}
-    for at in range(0, len(ids), _TERMS):
-        part = ids[at : at + _TERMS]
-        sql = _any_of(_NODES, "(level = ? AND idx = ?)", len(part))
-        rows = driver_query(conn, sql, [value for node in part for value in node])
-        found.update(((level, index), bytes(digest)) for level, index, digest in rows)
-    return found
-
-
 _NODES = "SELECT level, idx, hash FROM ledger_node WHERE "
-_LEAVES = "SELECT idx, leaf_hash FROM ledger_entry WHERE "
+_NODE = "(level = ? AND idx = ?)"  # one primary-key lookup each (a row-value IN list can
+# make SQLite scan the whole table)
+_LEAF = -1  # the level the leaf-hash part of the statement reports its rows at
+_LEAVES = f"SELECT {_LEAF}, idx, leaf_hash FROM ledger_entry WHERE "
+_BLOCK_RANGE = "(idx >= ? AND idx < ?)"
 _BLOCK = 1 << LOW_LEVELS
 
 
-def _recomputed(conn: Connection, ids: Sequence[NodeId]) -> dict[NodeId, bytes]:
-    """Recompute low perfect subtrees from the leaf hashes of the blocks of 2**LOW_LEVELS
-    entries they lie in, read in one query."""
-    blocks = sorted({(index << level) // _BLOCK for level, index in ids})
-    leaves: dict[int, bytes] = {}
-    for at in range(0, len(blocks), _TERMS):
-        part = blocks[at : at + _TERMS]
-        sql = _any_of(_LEAVES, "(idx >= ? AND idx < ?)", len(part))
-        rows = driver_query(conn, sql, [i for b in part for i in (b * _BLOCK, (b + 1) * _BLOCK)])
-        leaves.update((index, bytes(digest)) for index, digest in rows)
+@functools.cache
+def _read_sql(nodes: int, blocks: int) -> str:
+    """One statement for `nodes` stored nodes and the leaf hashes of `blocks` blocks: one
+    round trip per proof, which counts on a networked PostgreSQL."""
+    parts = [_any_of(_NODES, _NODE, nodes)] if nodes else []
+    if blocks:
+        parts.append(_any_of(_LEAVES, _BLOCK_RANGE, blocks))
+    return " UNION ALL ".join(parts)
+
+
+def _read_storage(
+    conn: Connection, high: Sequence[NodeId], low: Sequence[NodeId]
+) -> dict[NodeId, bytes]:
+    """Read the stored nodes `high`; recompute the low perfect subtrees `low` from the leaf
+    hashes of the blocks of 2**LOW_LEVELS entries they lie in. A low subtree with a leaf hash
+    missing or malformed is left out (read_nodes reports it missing)."""
+    blocks = sorted({(index << level) // _BLOCK for level, index in low})
     found: dict[NodeId, bytes] = {}
-    for block in blocks:
-        # Level by level up the block, as far as its leaves are all there; an entry or leaf
-        # hash that is missing or malformed leaves the nodes above it out (reported missing).
-        level = [leaves.get(i, b"") for i in range(block * _BLOCK, (block + 1) * _BLOCK)]
-        for height in range(LOW_LEVELS):
-            first = block << (LOW_LEVELS - height)
-            for offset, digest in enumerate(level):
-                if len(digest) == HASH_SIZE:
-                    found[(height, first + offset)] = digest
-            level = [
-                node_hash(level[i], level[i + 1])
-                if len(level[i]) == HASH_SIZE == len(level[i + 1])
-                else b""
-                for i in range(0, len(level), 2)
-            ]
-    return {node: found[node] for node in ids if node in found}
+    leaves: dict[int, bytes] = {}
+    for at in range(0, max(len(high), len(blocks)), _TERMS):
+        nodes, part = high[at : at + _TERMS], blocks[at : at + _TERMS]
+        params = [value for node in nodes for value in node]
+        params += [i for b in part for i in (b * _BLOCK, (b + 1) * _BLOCK)]
+        for level, index, digest in driver_query(conn, _read_sql(len(nodes), len(part)), params):
+            if level == _LEAF:
+                leaves[index] = bytes(digest)
+            else:
+                found[(level, index)] = bytes(digest)
+    for level, index in low:
+        # Only the subtrees asked for: a proof's low siblings cost 1 + 3 + 7 hashes, not 15.
+        first = index << level
+        hashes = [leaves[i] for i in range(first, first + (1 << level)) if i in leaves]
+        if len(hashes) != 1 << level or any(len(digest) != HASH_SIZE for digest in hashes):
+            continue
+        while len(hashes) > 1:
+            hashes = [node_hash(hashes[i], hashes[i + 1]) for i in range(0, len(hashes), 2)]
+        found[(level, index)] = hashes[0]
+    return found
 
 
 class NodeCache:
@@ -222,9 +224,9 @@ def ensure_committed(sess: Session, size: int, field: str = "tree_size") -> Node
 def read_nodes(
     sess: Session, ids: Sequence[NodeId], cache: NodeCache | None = None
 ) -> dict[NodeId, bytes]:
-    """Return the hashes of the perfect subtrees `ids`: at most one query each for stored nodes
-    and for the entries under the low ones. With a cache (proofs only), cached ones are not
-    read and the ones read are kept."""
+    """Return the hashes of the perfect subtrees `ids`, reading storage in one statement (stored
+    nodes and the leaf hashes under the low ones). With a cache (proofs only), cached ones are
+    not read and the ones read are kept."""
     wanted = list(dict.fromkeys(ids))
     cached: dict[NodeId, bytes] = {}
     if cache is not None:
@@ -234,9 +236,7 @@ def read_nodes(
     conn = sess.connection()
     high = [node for node in wanted if node[0] >= LOW_LEVELS]
     low = [node for node in wanted if node[0] < LOW_LEVELS]
-    found = _stored(conn, high) if high else {}
-    if low:
-        found.update(_recomputed(conn, low))
+    found = _read_storage(conn, high, low)
     missing = [node for node in wanted if len(found.get(node, b"")) != HASH_SIZE]
     if missing:
         raise LedgerInconsistent(f"stored node hashes missing or malformed: {missing[:4]}")
@@ -304,7 +304,7 @@ def committed_size(sess: Session) -> int:
 
 
 class StoredNodes:
-    """A NodeReader over the stored node hashes: proofs are O(log n) reads, one query each."""
+    """A NodeReader over the stored node hashes: proofs are O(log n) reads in one statement."""
 
     def __init__(self, sess: Session, cache: NodeCache | None = None) -> None:
         self._sess = sess

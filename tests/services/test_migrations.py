@@ -49,6 +49,17 @@ def old_state(app: Flask) -> tuple[list[bytes], int, list[bytes]]:
         return entries, nodes, leaves
 
 
+def without_rowid(app: Flask) -> bool | None:
+    """Whether SQLite keeps ledger_node in its primary key's B-tree (None: not SQLite)."""
+    with app.app_context(), Session(db.engine()) as sess:
+        if db.engine().dialect.name != "sqlite":
+            return None
+        sql = sess.execute(
+            text("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'ledger_node'")
+        ).scalar_one()
+        return "WITHOUT ROWID" in sql
+
+
 def test_ledger_revisions_round_trip(app: Flask) -> None:
     with app.app_context(), Session(db.engine()) as sess:
         begin_write(sess)
@@ -56,12 +67,16 @@ def test_ledger_revisions_round_trip(app: Flask) -> None:
         sess.commit()
     entries, nodes, before = state(app)
     assert before == mth([leaf(e) for e in entries])
+    sqlite = db.engine_of(app).dialect.name == "sqlite"
+    assert without_rowid(app) is (True if sqlite else None)
     assert nodes == 6 + 3 + 1  # levels 4, 5 and 6 of 100 leaves
     # Every level stored, the passport index back, no leaf hash column.
     migrate(app, command.downgrade, "13430d4cb600")
     assert old_state(app) == (entries, 100 + 50 + 25 + 12 + 6 + 3 + 1, [leaf(e) for e in entries])
+    assert without_rowid(app) is (False if sqlite else None)
     migrate(app, command.upgrade, "head")  # the leaf hashes are filled in again
     assert state(app) == (entries, nodes, before)
+    assert without_rowid(app) is (True if sqlite else None)
     with app.app_context(), Session(db.engine()) as sess:
         stored = sess.execute(text("SELECT leaf_hash FROM ledger_entry ORDER BY idx"))
         assert [bytes(r[0]) for r in stored] == [leaf(e) for e in entries]

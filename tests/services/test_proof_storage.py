@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from passport import db
 from passport.core.errors import LedgerInconsistent
+from passport.db import driver_query
 from passport.services import ledger, proofs
 from passport.services.ledger import NewEntry, append, begin_write
 from tests.independent_log import leaf, mth, verify_inclusion
@@ -63,12 +64,31 @@ def test_a_proof_over_missing_or_malformed_hashes_is_refused(
         prove(app, index)
 
 
+def test_a_proof_reads_storage_in_one_statement(
+    app: Flask, log: list[bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stored nodes and the leaf hashes under the low ones come in one round trip."""
+    statements: list[str] = []
+    real = driver_query
+
+    def counted(conn: object, sql: str, params: object = (), **options: object) -> object:
+        statements.append(sql)
+        return real(conn, sql, params, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ledger, "driver_query", counted)
+    for index in (0, 37, 98, 99):
+        statements.clear()
+        prove(app, index)
+        reads = [sql for sql in statements if "ledger_node" in sql or "leaf_hash" in sql]
+        assert len(reads) == 1, reads
+        assert "ledger_node" in reads[0]
+        assert "leaf_hash" in reads[0]
+
+
 def test_driver_errors_come_out_as_sqlalchemy_errors(app: Flask) -> None:
     """Statements sent straight to the driver fail as SQLAlchemy statements would, so callers
     that tell database failures by SQLAlchemy's classes (the publisher) still catch them."""
     from sqlalchemy.exc import DBAPIError
-
-    from passport.db import driver_query
 
     engine = db.engine_of(app)
     with engine.connect() as conn:
