@@ -110,8 +110,8 @@ def _any_of(select: str, term: str, count: int) -> str:
 
 
 _NODES = "SELECT level, idx, hash FROM ledger_node WHERE "
-_NODE = "(level = ? AND idx = ?)"  # one primary-key lookup each (a row-value IN list can
-# make SQLite scan the whole table)
+# One primary-key lookup per node (a row-value IN list can make SQLite scan the whole table).
+_NODE = "(level = ? AND idx = ?)"
 _LEAF = -1  # the level the leaf-hash part of the statement reports its rows at
 _LEAVES = f"SELECT {_LEAF}, idx, leaf_hash FROM ledger_entry WHERE "
 _BLOCK_RANGE = "(idx >= ? AND idx < ?)"
