@@ -5,7 +5,7 @@ Usage: .venv/bin/python scripts/bench_ledger.py [--big 1000000] [--audit 10000] 
 Prints, each against its baseline measured in this same run:
   1. batched append entries/s vs a bare batched INSERT of the same rows    (target >= 0.5)
   2. `dpp audit` entries/s vs bare Ed25519 verify/s x cores                (target >= 0.7)
-     beside the floor: the least work any audit does per entry, in memory, vs verify alone
+     beside the floor: the per-entry steps of this audit that no check can skip, in memory
   3. inclusion-proof p50 at 10^4 and at --big entries, in process
      (target <= 2 ms, ratio <= 1.5)
   4. the same append and proof workload on pymerkle 7's SqliteTree          (target >= 5x, >= 10x)

@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 from passport.core.errors import LedgerInconsistent, PassportError
 from passport.core.merkle import EMPTY_ROOT, fold, node_hash
 from passport.core.note import Checkpoint, open_checkpoint
-from passport.services.ledger import LOW_LEVELS
+from passport.services.ledger import LOW_LEVELS, stored_bytes
 from passport.services.logkey import LogKey, read_witness
 from passport.tables import CheckpointRow
 
@@ -106,7 +106,7 @@ class UpperTree:
         above = conn.exec_driver_sql(
             f"SELECT level, idx, hash FROM ledger_node WHERE level > {self.base}"
         )
-        stored = {(level, idx): bytes(digest) for level, idx, digest in above}
+        stored = {(level, idx): stored_bytes(digest) for level, idx, digest in above}
         expected = {
             (self.base + offset, idx): digest
             for offset, hashes in enumerate(self.levels)

@@ -28,7 +28,7 @@ from passport.core.keylog import KeyHistory
 from passport.core.kinds import KEY_KINDS, EntryKind
 from passport.core.merkle import leaf_hash, node_hash
 from passport.db import driver_query, make_engine
-from passport.services.ledger import LOW_LEVELS
+from passport.services.ledger import LOW_LEVELS, stored_bytes
 
 RANGE_LEVEL = 9
 RANGE = 1 << RANGE_LEVEL  # entries per task; a perfect subtree, so ranges hash on their own
@@ -92,6 +92,9 @@ def audit_range(start: int, end: int, cut_sizes: tuple[int, ...] = ()) -> RangeR
             if index != expected:
                 result.failure = (expected, f"missing (next stored index is {index})")
                 return result
+            if not isinstance(raw, bytes | memoryview):
+                result.failure = (index, "its stored entry is not bytes (BLOB)")
+                return result
             raw = bytes(raw)
             try:
                 found = _check_entry(index, kind, raw, _state.keys, result)
@@ -101,7 +104,7 @@ def audit_range(start: int, end: int, cut_sizes: tuple[int, ...] = ()) -> RangeR
             if found is not None:
                 logged[index] = found
             leaves.append(leaf_hash(raw))
-            if wrong_leaf is None and bytes(stored_leaf or b"") != leaves[-1]:
+            if wrong_leaf is None and stored_bytes(stored_leaf) != leaves[-1]:
                 wrong_leaf = (index, "its stored leaf hash does not match it")
         if start + len(leaves) != end:
             result.failure = (start + len(leaves), "missing (the log ends early)")
@@ -197,7 +200,7 @@ def _check_nodes(conn: Connection, start: int, levels: list[list[bytes]]) -> Fai
         if level >= LOW_LEVELS and hashes
     )
     stored = {
-        (level, idx): bytes(digest)
+        (level, idx): stored_bytes(digest)
         for level, idx, digest in driver_query(
             conn, f"SELECT level, idx, hash FROM ledger_node WHERE {terms}"
         )

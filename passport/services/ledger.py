@@ -27,6 +27,16 @@ LOW_LEVELS = 4
 ENTRY_COLUMNS = ("idx", "kind", "entry", "passport_id", "created_at", "leaf_hash")
 
 
+def stored_bytes(value: object) -> bytes:
+    """Return a BLOB (bytea) column's value as bytes, and anything else as b"".
+
+    A tampered SQLite database may hold TEXT or a number where a hash belongs: that must read
+    as malformed (refused, or named by the audit), not raise TypeError or, for bytes(n) of a
+    large integer, allocate n bytes.
+    """
+    return bytes(value) if isinstance(value, bytes | memoryview) else b""
+
+
 @dataclass(frozen=True, slots=True)
 class NewEntry:
     """An entry to append: its kind, exact bytes and the passport it belongs to, if any."""
@@ -143,9 +153,9 @@ def _read_storage(
         params += [i for b in part for i in (b * _BLOCK, (b + 1) * _BLOCK)]
         for level, index, digest in driver_query(conn, _read_sql(len(nodes), len(part)), params):
             if level == _LEAF:
-                leaves[index] = bytes(digest)
+                leaves[index] = stored_bytes(digest)
             else:
-                found[(level, index)] = bytes(digest)
+                found[(level, index)] = stored_bytes(digest)
     for level, index in low:
         # Only the subtrees asked for: a proof's low siblings cost 1 + 3 + 7 hashes, not 15.
         first = index << level
@@ -225,8 +235,8 @@ def read_nodes(
     sess: Session, ids: Sequence[NodeId], cache: NodeCache | None = None
 ) -> dict[NodeId, bytes]:
     """Return the hashes of the perfect subtrees `ids`, reading storage in one statement (stored
-    nodes and the leaf hashes under the low ones). With a cache (proofs only), cached ones are
-    not read and the ones read are kept."""
+    nodes and the leaf hashes under the low ones; one per 128 of either, more than a proof
+    needs). With a cache (proofs only), cached ones are not read and the ones read are kept."""
     wanted = list(dict.fromkeys(ids))
     cached: dict[NodeId, bytes] = {}
     if cache is not None:
@@ -304,7 +314,7 @@ def committed_size(sess: Session) -> int:
 
 
 class StoredNodes:
-    """A NodeReader over the stored node hashes: proofs are O(log n) reads in one statement."""
+    """A NodeReader over the stored node hashes: a proof is O(log n) reads in one statement."""
 
     def __init__(self, sess: Session, cache: NodeCache | None = None) -> None:
         self._sess = sess

@@ -148,6 +148,24 @@ def _leaf(app: Flask) -> None:
     sql(app, "UPDATE ledger_entry SET leaf_hash = :h WHERE idx = 5", h=b"\x00" * 32)
 
 
+@tamper("leaf hash stored as text", "entry 5")
+def _leaf_text(app: Flask) -> None:
+    # SQLite keeps the TEXT; PostgreSQL makes the literal a 10-byte bytea. Wrong either way.
+    sql(app, "UPDATE ledger_entry SET leaf_hash = 'not a hash' WHERE idx = 5")
+
+
+@tamper("node hash stored as text", "entry 0")
+def _node_text(app: Flask) -> None:
+    sql(app, "UPDATE ledger_node SET hash = 'not a hash' WHERE level = 4 AND idx = 0")
+
+
+@tamper("entry stored as text", "entry 5")
+def _entry_text(app: Flask) -> None:
+    if db.engine_of(app).dialect.name != "sqlite":
+        pytest.skip("PostgreSQL's bytea column holds nothing but bytes")
+    sql(app, "UPDATE ledger_entry SET entry = CAST(entry AS TEXT) WHERE idx = 5")
+
+
 @tamper("replaced checkpoint", "checkpoint")
 def _checkpoint(app: Flask) -> None:
     with app.app_context(), db.engine().connect() as conn:

@@ -51,6 +51,8 @@ def test_every_inclusion_proof_verifies_against_an_independent_root(
         ("UPDATE ledger_entry SET leaf_hash = :short WHERE idx = 37", 37),  # its own leaf
         ("UPDATE ledger_entry SET leaf_hash = :short WHERE idx = 36", 37),  # its sibling
         ("UPDATE ledger_entry SET leaf_hash = :short WHERE idx = 40", 37),  # in a sibling subtree
+        ("UPDATE ledger_entry SET leaf_hash = 'not a hash' WHERE idx = 38", 37),  # text, not bytes
+        ("UPDATE ledger_node SET hash = 'not a hash' WHERE level = 4 AND idx = 3", 37),
         ("DELETE FROM ledger_entry WHERE idx = 99", 98),  # in the cut-off right edge
         ("DELETE FROM ledger_node WHERE level = 4 AND idx = 3", 37),  # a stored node
     ],
