@@ -57,6 +57,16 @@ def driver_query(
     return _on_driver(conn, sql, params, many=many)
 
 
+def stored_bytes(value: object) -> bytes:
+    """Return a BLOB (bytea) column's value as bytes, and anything else as b"".
+
+    A tampered SQLite database may hold TEXT or a number where a hash belongs: that must read
+    as malformed (refused, or named by the audit), not raise TypeError or, for bytes(n) of a
+    large integer, allocate n bytes.
+    """
+    return bytes(value) if isinstance(value, bytes | memoryview) else b""
+
+
 def _on_driver(
     conn: Connection, sql: str, params: Sequence[Any] = (), *, many: bool = False
 ) -> Any:

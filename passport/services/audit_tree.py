@@ -11,7 +11,8 @@ from sqlmodel import Session, col, select
 from passport.core.errors import LedgerInconsistent, PassportError
 from passport.core.merkle import EMPTY_ROOT, fold, node_hash
 from passport.core.note import Checkpoint, open_checkpoint
-from passport.services.ledger import LOW_LEVELS, stored_bytes
+from passport.db import stored_bytes
+from passport.services.ledger import LOW_LEVELS
 from passport.services.logkey import LogKey, read_witness
 from passport.tables import CheckpointRow
 

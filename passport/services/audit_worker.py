@@ -27,8 +27,8 @@ from passport.core.errors import LedgerInconsistent, PassportError, SignatureInv
 from passport.core.keylog import KeyHistory
 from passport.core.kinds import KEY_KINDS, EntryKind
 from passport.core.merkle import leaf_hash, node_hash
-from passport.db import driver_query, make_engine
-from passport.services.ledger import LOW_LEVELS, stored_bytes
+from passport.db import driver_query, make_engine, stored_bytes
+from passport.services.ledger import LOW_LEVELS
 
 RANGE_LEVEL = 9
 RANGE = 1 << RANGE_LEVEL  # entries per task; a perfect subtree, so ranges hash on their own

@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from passport.core.errors import InvalidInput, LedgerInconsistent, NotFound
 from passport.core.merkle import HASH_SIZE, leaf_hash, node_hash
-from passport.db import driver_query
+from passport.db import driver_query, stored_bytes
 from passport.tables import LedgerEntryRow, table_of
 
 HEAD_ID = 1
@@ -25,16 +25,6 @@ NodeId = tuple[int, int]
 # per 8 entries instead of two per entry, and a proof still reads storage in one statement.
 LOW_LEVELS = 4
 ENTRY_COLUMNS = ("idx", "kind", "entry", "passport_id", "created_at", "leaf_hash")
-
-
-def stored_bytes(value: object) -> bytes:
-    """Return a BLOB (bytea) column's value as bytes, and anything else as b"".
-
-    A tampered SQLite database may hold TEXT or a number where a hash belongs: that must read
-    as malformed (refused, or named by the audit), not raise TypeError or, for bytes(n) of a
-    large integer, allocate n bytes.
-    """
-    return bytes(value) if isinstance(value, bytes | memoryview) else b""
 
 
 @dataclass(frozen=True, slots=True)
