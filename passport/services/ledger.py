@@ -109,9 +109,9 @@ def _any_of(select: str, term: str, count: int) -> str:
     return select + " OR ".join([term] * count)
 
 
-_NODES = "SELECT level, idx, hash FROM ledger_node WHERE "
-# One primary-key lookup per node (a row-value IN list can make SQLite scan the whole table).
-_NODE = "(level = ? AND idx = ?)"
+# One primary-key lookup per node, each its own SELECT: OR-ed terms make SQLite drop duplicate
+# rows through a temporary index, and a row-value IN list can make it scan the whole table.
+_NODE = "SELECT level, idx, hash FROM ledger_node WHERE level = ? AND idx = ?"
 _LEAF = -1  # the level the leaf-hash part of the statement reports its rows at
 _LEAVES = f"SELECT {_LEAF}, idx, leaf_hash FROM ledger_entry WHERE "
 _BLOCK_RANGE = "(idx >= ? AND idx < ?)"
@@ -122,7 +122,7 @@ _BLOCK = 1 << LOW_LEVELS
 def _read_sql(nodes: int, blocks: int) -> str:
     """One statement for `nodes` stored nodes and the leaf hashes of `blocks` blocks: one
     round trip per proof, which counts on a networked PostgreSQL."""
-    parts = [_any_of(_NODES, _NODE, nodes)] if nodes else []
+    parts = [_NODE] * nodes
     if blocks:
         parts.append(_any_of(_LEAVES, _BLOCK_RANGE, blocks))
     return " UNION ALL ".join(parts)
@@ -132,8 +132,9 @@ def _read_storage(
     conn: Connection, high: Sequence[NodeId], low: Sequence[NodeId]
 ) -> dict[NodeId, bytes]:
     """Read the stored nodes `high`; recompute the low perfect subtrees `low` from the leaf
-    hashes of the blocks of 2**LOW_LEVELS entries they lie in. A low subtree with a leaf hash
-    missing or malformed is left out (read_nodes reports it missing)."""
+    hashes of the blocks of 2**LOW_LEVELS entries they lie in. Only well-formed hashes are
+    returned: a node, or a low subtree over a leaf hash, that is missing or malformed is left
+    out (read_nodes reports it missing)."""
     blocks = sorted({(index << level) // _BLOCK for level, index in low})
     found: dict[NodeId, bytes] = {}
     leaves: dict[int, bytes] = {}
@@ -142,15 +143,19 @@ def _read_storage(
         params = [value for node in nodes for value in node]
         params += [i for b in part for i in (b * _BLOCK, (b + 1) * _BLOCK)]
         for level, index, digest in driver_query(conn, _read_sql(len(nodes), len(part)), params):
+            if type(digest) is not bytes:  # the drivers return bytes; a memoryview, or TEXT
+                digest = stored_bytes(digest)  # in a tampered SQLite file, is converted here
+            if len(digest) != HASH_SIZE:
+                continue
             if level == _LEAF:
-                leaves[index] = stored_bytes(digest)
+                leaves[index] = digest
             else:
-                found[(level, index)] = stored_bytes(digest)
+                found[(level, index)] = digest
     for level, index in low:
         # Only the subtrees asked for: a proof's low siblings cost 1 + 3 + 7 hashes, not 15.
         first = index << level
         hashes = [leaves[i] for i in range(first, first + (1 << level)) if i in leaves]
-        if len(hashes) != 1 << level or any(len(digest) != HASH_SIZE for digest in hashes):
+        if len(hashes) != 1 << level:
             continue
         while len(hashes) > 1:
             hashes = [node_hash(hashes[i], hashes[i + 1]) for i in range(0, len(hashes), 2)]
@@ -176,6 +181,8 @@ class NodeCache:
 
     def split(self, ids: Sequence[NodeId]) -> tuple[dict[NodeId, bytes], list[NodeId]]:
         """Return (the cached hashes of `ids`, the ids not cached)."""
+        if not self._hashes:
+            return {}, list(ids)
         found = {}
         for node in ids:
             digest = self._hashes.get(node)  # one lookup: another thread may be evicting
@@ -237,7 +244,7 @@ def read_nodes(
     high = [node for node in wanted if node[0] >= LOW_LEVELS]
     low = [node for node in wanted if node[0] < LOW_LEVELS]
     found = _read_storage(conn, high, low)
-    missing = [node for node in wanted if len(found.get(node, b"")) != HASH_SIZE]
+    missing = [node for node in wanted if node not in found]  # found holds only 32-byte hashes
     if missing:
         raise LedgerInconsistent(f"stored node hashes missing or malformed: {missing[:4]}")
     if cache is not None:

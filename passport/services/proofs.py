@@ -67,7 +67,10 @@ def inclusion(sess: Session, index: int, tree_size: int | None = None) -> Inclus
     plan = inclusion_plan(index, size)
     # The leaf and the proof's low siblings share one block of entries: one read for all.
     found = read_nodes(sess, [(0, index), *(node for group in plan for node in group)], cache)
-    hashes = [fold([found[node] for node in group]) for group in plan]
+    hashes = [
+        found[group[0]] if len(group) == 1 else fold([found[node] for node in group])
+        for group in plan
+    ]
     return InclusionProof(index, size, found[(0, index)], hashes)
 
 
