@@ -159,13 +159,6 @@ def _node_text(app: Flask) -> None:
     sql(app, "UPDATE ledger_node SET hash = 'not a hash' WHERE level = 4 AND idx = 0")
 
 
-@tamper("entry stored as text", "entry 5")
-def _entry_text(app: Flask) -> None:
-    if db.engine_of(app).dialect.name != "sqlite":
-        pytest.skip("PostgreSQL's bytea column holds nothing but bytes")
-    sql(app, "UPDATE ledger_entry SET entry = CAST(entry AS TEXT) WHERE idx = 5")
-
-
 @tamper("replaced checkpoint", "checkpoint")
 def _checkpoint(app: Flask) -> None:
     with app.app_context(), db.engine().connect() as conn:
@@ -187,6 +180,17 @@ def test_audit_names_what_was_tampered(
     assert result.exit_code == 1, result.output
     assert "AUDIT FAILED" in result.output
     assert expect in result.output, result.output
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_audit_names_an_entry_stored_as_text(
+    app: Flask, runner: FlaskCliRunner, populated: dict[str, Any]
+) -> None:
+    """Only SQLite lets a BLOB column hold TEXT (PostgreSQL's bytea holds nothing but bytes)."""
+    sql(app, "UPDATE ledger_entry SET entry = CAST(entry AS TEXT) WHERE idx = 5")
+    result = run_audit(runner)
+    assert result.exit_code == 1, result.output
+    assert "entry 5: its stored entry is not bytes" in result.output, result.output
 
 
 def snapshot(app: Flask) -> dict[str, list[dict[str, Any]]]:
