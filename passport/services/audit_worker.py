@@ -216,7 +216,8 @@ def _check_nodes(conn: Connection, start: int, levels: list[list[bytes]]) -> Fai
 # The served copy must be the logged bytes: the entry is JCS of {"credential", "kind", "v"}
 # around the stored credential text (see `credentials.entry_bytes`), so the database rebuilds
 # it and compares, instead of shipping every credential here a second time. The previous
-# version of each row comes along for the chain check.
+# version of each row comes along for the chain check, and its version number: the API serves
+# the row with the highest sequence that has a version as the current one.
 _SERVED = "? || h.credential || ? || h.kind || ?"
 _SERVED_PARTS = ('{"credential":', ',"kind":"', '","v":1}')
 SERVED_SQL = {
@@ -225,7 +226,7 @@ SERVED_SQL = {
 }
 _HISTORY_SQL = (
     "SELECT h.passport_id, h.sequence, h.ledger_index, h.entry_hash, e.entry = {served},"
-    " p.entry_hash, p.ledger_index"
+    " p.entry_hash, p.ledger_index, h.version, p.version"
     " FROM history_entry h JOIN ledger_entry e ON e.idx = h.ledger_index"
     " LEFT JOIN history_entry p ON p.passport_id = h.passport_id AND p.sequence = h.sequence - 1"
     " WHERE h.ledger_index >= ? AND h.ledger_index < ?"
@@ -238,7 +239,8 @@ def _check_history(
     leaves: list[bytes],
     logged: Mapping[int, tuple[str | None, dict[str, str]]],
 ) -> Failure | None:
-    """Each passport entry is served once, byte for byte, chained to the version before it."""
+    """Each passport entry is served once, byte for byte, chained to the version before it and
+    numbered one above it (every history row is a version while the log holds no events)."""
     history = driver_query(
         conn,
         _HISTORY_SQL.format(served=SERVED_SQL[conn.dialect.name]),
@@ -246,7 +248,9 @@ def _check_history(
     )
     failures = []
     served = set()
-    for passport_id, sequence, index, entry_hash, same, previous, previous_index in history:
+    for row in history:
+        passport_id, sequence, index, entry_hash, same, previous, previous_index = row[:7]
+        version, previous_version = row[7:]
         where = f"passport {passport_id} sequence {sequence}"
         served.add(index)
         if index not in logged:
@@ -259,6 +263,8 @@ def _check_history(
             failures.append((index, f"{where} breaks the sequence"))
         elif logged[index][0] != previous:
             failures.append((index, "previousEntry does not match the history"))
+        elif version != (1 if previous_index is None else (previous_version or 0) + 1):
+            failures.append((index, f"{where} is served as version {version}, out of order"))
     missing = set(logged) - served
     if missing:
         failures.append((min(missing), "logged but not served (a history row is missing)"))

@@ -126,6 +126,42 @@ def _change_restricted(app: Flask) -> None:
     )
 
 
+@tamper("version number", "entry 15")
+def _version(app: Flask) -> None:
+    # Entry 15 is the correction: NULL would make the API serve version 1 as the current one.
+    sql(app, "UPDATE history_entry SET version = NULL WHERE ledger_index = 15")
+
+
+@tamper("deleted history row", "entry 6")
+def _delete_history(app: Flask) -> None:
+    with app.app_context(), db.engine().connect() as conn:
+        pid, seq = conn.execute(
+            text("SELECT passport_id, sequence FROM history_entry WHERE ledger_index = 6")
+        ).one()
+    sql(
+        app,
+        "DELETE FROM restricted_credential WHERE passport_id = :p AND sequence = :s",
+        p=pid,
+        s=seq,
+    )
+    sql(app, "DELETE FROM history_entry WHERE ledger_index = 6")
+
+
+@tamper("deleted restricted credential", "entry 7")
+def _delete_restricted(app: Flask) -> None:
+    with app.app_context(), db.engine().connect() as conn:
+        pid, seq = conn.execute(
+            text("SELECT passport_id, sequence FROM history_entry WHERE ledger_index = 7")
+        ).one()
+    sql(
+        app,
+        "DELETE FROM restricted_credential WHERE passport_id = :p AND sequence = :s"
+        " AND tier = 'authority'",
+        p=pid,
+        s=seq,
+    )
+
+
 @tamper("deleted entry", "entry 4")
 def _delete(app: Flask) -> None:
     sql(app, "DELETE FROM ledger_entry WHERE idx = 4")
