@@ -61,7 +61,8 @@ def audit_command(workers: int | None, restricted_signatures: bool) -> None:
     click.echo(
         f"audit passed: {report.entries} entries, {report.checkpoints} checkpoints, "
         f"{report.signatures} signatures verified, {report.restricted} restricted credentials "
-        f"bound by digest{' and signature' if restricted_signatures else ''}"
+        f"bound by digest{' and signature' if restricted_signatures else ''}, "
+        f"{report.kept_responses} responses kept for retries"
     )
 
 

@@ -16,6 +16,7 @@ from passport.core.errors import PassportError
 from passport.core.keylog import KeyHistory
 from passport.core.kinds import KEY_KINDS
 from passport.core.multibase import encode_multikey
+from passport.services.audit_responses import check_kept_responses
 from passport.services.audit_tree import AuditFailed, UpperTree, check_roots, open_checkpoints
 from passport.services.audit_worker import (
     RANGE,
@@ -40,6 +41,7 @@ class AuditReport:
     checkpoints: int
     signatures: int
     restricted: int = 0
+    kept_responses: int = 0
 
 
 def _key_history(sess: Session) -> KeyHistory:
@@ -120,11 +122,13 @@ def audit(
     tree.check_stored(sess, size)
     check_roots(opened, lambda s: tree.root_of(s, cuts.get(s, [])))
     _check_org_keys(sess, keys, base_url)
+    kept = check_kept_responses(sess, base_url)
     return AuditReport(
         entries=size,
         checkpoints=sum(o.stored for o in opened),
         signatures=signatures,
         restricted=restricted,
+        kept_responses=kept,
     )
 
 

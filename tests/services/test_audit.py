@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,10 +24,17 @@ def populated(app: Flask, client: FlaskClient, make_org: Any) -> dict[str, Any]:
     make_org("fixer", "repairer")
     rows = [example("textile") for _ in range(8)] + [example("mattress") for _ in range(4)]
     assert (
-        client.post("/api/v1/passports:bulk", json=rows, headers=bearer(maker)).status_code == 201
+        client.post(
+            "/api/v1/passports:bulk",
+            json=rows,
+            headers={**bearer(maker), "Idempotency-Key": "bulk-1"},
+        ).status_code
+        == 201
     )
-    one = client.post(
-        "/api/v1/passports?wait=checkpoint", json=example("textile"), headers=bearer(maker)
+    one = client.post(  # both writes keep their responses for retries: the audit checks them
+        "/api/v1/passports?wait=checkpoint",
+        json=example("textile"),
+        headers={**bearer(maker), "Idempotency-Key": "one-1"},
     )
     product = example("textile")["product"]
     product["name"] = "Corrected name"
@@ -56,7 +64,8 @@ def test_audit_passes_on_a_healthy_log(runner: FlaskCliRunner, populated: dict[s
     result = run_audit(runner)
     assert result.exit_code == 0, result.output
     assert "audit passed: 16 entries" in result.output
-    assert "14 signatures verified, 28 restricted credentials bound by digest\n" in result.output
+    assert "14 signatures verified, 28 restricted credentials bound by digest, " in result.output
+    assert "2 responses kept for retries\n" in result.output
     deep = runner.invoke(args=["audit", "--workers", "2", "--restricted-signatures"])
     assert deep.exit_code == 0, deep.output
     assert "28 restricted credentials bound by digest and signature" in deep.output
@@ -162,6 +171,24 @@ def _delete_restricted(app: Flask) -> None:
     )
 
 
+@tamper("response kept for a retry", "entry 14")
+def _change_kept_response(app: Flask) -> None:
+    with app.app_context(), db.engine().connect() as conn:
+        kept = conn.execute(text("SELECT response FROM idempotency WHERE key = 'one-1'")).scalar()
+    assert '"mass_g": 1200' in kept  # what a retry would serve
+    changed = kept.replace('"mass_g": 1200', '"mass_g": 1201', 1)
+    sql(app, "UPDATE idempotency SET response = :r WHERE key = 'one-1'", r=changed)
+
+
+@tamper("response kept for a bulk retry", "entry 9")
+def _change_kept_bulk_response(app: Flask) -> None:
+    with app.app_context(), db.engine().connect() as conn:
+        kept = conn.execute(text("SELECT response FROM idempotency WHERE key = 'bulk-1'")).scalar()
+    body = json.loads(kept)
+    body["passports"][7]["version"] = 2  # a version that was never logged for it
+    sql(app, "UPDATE idempotency SET response = :r WHERE key = 'bulk-1'", r=json.dumps(body))
+
+
 @tamper("deleted entry", "entry 4")
 def _delete(app: Flask) -> None:
     sql(app, "DELETE FROM ledger_entry WHERE idx = 4")
@@ -219,6 +246,24 @@ def test_audit_names_what_was_tampered(
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_kept_responses_are_read_page_by_page(
+    app: Flask, populated: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlmodel import Session
+
+    from passport.services import audit_responses
+    from passport.services.audit_tree import AuditFailed
+
+    monkeypatch.setattr(audit_responses, "PAGE", 1)  # three pages, and the bulk one in twelve
+    base_url = app.extensions["passport.services"].base_url
+    with app.app_context(), Session(db.engine()) as sess:
+        assert audit_responses.check_kept_responses(sess, base_url) == 2
+    _change_kept_response(app)  # 'one-1' sorts after 'bulk-1': on the second page
+    with app.app_context(), Session(db.engine()) as sess, pytest.raises(AuditFailed) as failed:
+        audit_responses.check_kept_responses(sess, base_url)
+    assert failed.value.index == 14
+
+
 def test_audit_names_an_entry_stored_as_text(
     app: Flask, runner: FlaskCliRunner, populated: dict[str, Any]
 ) -> None:
@@ -309,6 +354,13 @@ def test_backfill_logs_what_predates_the_ledger(
         "UPDATE ledger_head SET size = 0",
     ):
         sql(app, statement)
+    with app.app_context(), db.engine().connect() as conn:  # responses kept for retries then
+        kept = conn.execute(text("SELECT key, response FROM idempotency")).all()
+    for key, response in kept:
+        body = json.loads(response)
+        for item in body.get("passports", [body]):
+            item["ledger_index"] = None
+        sql(app, "UPDATE idempotency SET response = :r WHERE key = :k", r=json.dumps(body), k=key)
     witness = Path(app.config["DPP_KEYS_DIR"]) / "_log" / "latest-checkpoint"
     witness.unlink()
     result = runner.invoke(args=["init"])
