@@ -189,6 +189,11 @@ def _change_kept_bulk_response(app: Flask) -> None:
     sql(app, "UPDATE idempotency SET response = :r WHERE key = 'bulk-1'", r=json.dumps(body))
 
 
+@tamper("key served in a DID document", "but logged otherwise")
+def _org_key(app: Flask) -> None:
+    sql(app, "UPDATE org_key SET public_key = :k", k=b"\x07" * 32)
+
+
 @tamper("deleted entry", "entry 4")
 def _delete(app: Flask) -> None:
     sql(app, "DELETE FROM ledger_entry WHERE idx = 4")
