@@ -19,6 +19,12 @@ def _h(data: bytes) -> bytes:
     return hashlib.sha256(data).digest()
 
 
+def _hashes(*values: bytes) -> None:
+    """Every hash a verifier is given is 32 bytes (SHA-256)."""
+    if any(len(value) != 32 for value in values):
+        raise Rejected("a hash is not 32 bytes")
+
+
 def leaf(entry: bytes) -> bytes:
     """RFC 9162 leaf hash."""
     return _h(b"\x00" + entry)
@@ -40,6 +46,7 @@ def verify_inclusion(
     index: int, size: int, leaf_hash: bytes, proof: list[bytes], root: bytes
 ) -> None:
     """RFC 9162 §2.1.3.2."""
+    _hashes(leaf_hash, root, *proof)
     if index >= size:
         raise Rejected("index >= size")
     fn, sn, r = index, size - 1, leaf_hash
@@ -63,12 +70,15 @@ def verify_inclusion(
 def verify_consistency(
     first: int, second: int, first_root: bytes, second_root: bytes, proof: list[bytes]
 ) -> None:
-    """RFC 9162 §2.1.4.2."""
+    """RFC 9162 §2.1.4.2 (proofs exist for 0 < first <= second)."""
+    if first <= 0:
+        raise Rejected("no consistency proof from an empty tree")
     if first == second:
         if proof or first_root != second_root:
             raise Rejected("equal sizes need an empty proof and equal roots")
         return
-    if not 0 < first < second or not proof:
+    _hashes(first_root, second_root, *proof)
+    if first > second or not proof:
         raise Rejected("bad sizes or empty proof")
     path = list(proof)
     if first & (first - 1) == 0:  # a power of two: first_root is the first node

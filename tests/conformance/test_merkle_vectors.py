@@ -88,14 +88,16 @@ def _probes(conformance_dir: Path, kind: str) -> list[tuple[str, dict[str, Any]]
 
 
 def _disagreements(
-    probes: list[tuple[str, dict[str, Any]]], check: Callable[[dict[str, Any]], None]
+    probes: list[tuple[str, dict[str, Any]]],
+    check: Callable[[dict[str, Any]], None],
+    refusal: type[Exception] = LedgerInconsistent,
 ) -> list[str]:
     """Run every probe; return the names of those whose outcome differs from wantErr."""
     wrong = []
     for name, probe in probes:
         try:
             check(probe)
-        except LedgerInconsistent:
+        except refusal:
             if not probe["wantErr"]:
                 wrong.append(f"{name}: refused a valid proof")
         else:
@@ -189,3 +191,30 @@ def test_hasher_known_answers() -> None:
     assert node_hash(b"N123", b"N456").hex() == (
         "aa217fe888e47007fa15edab33c2b492a722cb106c64667fc2b044444de66bbb"
     )
+
+
+def test_the_tests_independent_verifier_agrees_with_every_probe(conformance_dir: Path) -> None:
+    """The verifier the HTTP tests use (tests/independent_log.py) is held to the probes too."""
+    from tests import independent_log as independent
+
+    def inclusion(p: dict[str, Any]) -> None:
+        independent.verify_inclusion(
+            p["leafIdx"],
+            p["treeSize"],
+            _b64(p["leafHash"]),
+            [_b64(h) for h in p["proof"] or []],
+            _b64(p["root"]),
+        )
+
+    def consistency(p: dict[str, Any]) -> None:
+        independent.verify_consistency(
+            p["size1"],
+            p["size2"],
+            _b64(p["root1"]),
+            _b64(p["root2"]),
+            [_b64(h) for h in p["proof"] or []],
+        )
+
+    rejected = independent.Rejected
+    assert _disagreements(_probes(conformance_dir, "inclusion"), inclusion, rejected) == []
+    assert _disagreements(_probes(conformance_dir, "consistency"), consistency, rejected) == []
