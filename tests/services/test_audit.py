@@ -250,7 +250,6 @@ def test_audit_names_what_was_tampered(
     assert expect in result.output, result.output
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_kept_responses_are_read_page_by_page(
     app: Flask, populated: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -269,6 +268,7 @@ def test_kept_responses_are_read_page_by_page(
     assert failed.value.index == 14
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_audit_names_an_entry_stored_as_text(
     app: Flask, runner: FlaskCliRunner, populated: dict[str, Any]
 ) -> None:
