@@ -123,6 +123,20 @@ def make_org(runner: FlaskCliRunner) -> Any:
     return make
 
 
+def correct(client: Any, token: str, passport_id: str) -> dict[str, Any]:
+    """Correct a textile passport (another name) and wait for a checkpoint; return the answer."""
+    product = example("textile")["product"]
+    product["name"] = "Corrected name"
+    corrected = client.post(
+        f"/api/v1/passports/{passport_id}/versions?wait=checkpoint",
+        json={"product": product},
+        headers=bearer(token),
+    )
+    assert corrected.status_code == 201, corrected.get_json()
+    answer: dict[str, Any] = corrected.get_json()
+    return answer
+
+
 def bearer(token: str) -> dict[str, str]:
     """Return the Authorization header for `token`."""
     return {"Authorization": f"Bearer {token}"}

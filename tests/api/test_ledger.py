@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient, FlaskCliRunner
 
-from tests.conftest import bearer, example
+from tests.conftest import bearer, correct, example
 from tests.independent_log import leaf, mth, open_note, verify_consistency, verify_inclusion
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -113,15 +113,7 @@ def test_nothing_restricted_on_the_ledger_or_in_anonymous_bundles(
 ) -> None:
     token = make_org("maker", "manufacturer")
     issued = [issue(client, token, **example(category)) for category in ("textile", "mattress")]
-    product = example("textile")["product"]
-    product["name"] = "Corrected name"
-    corrected = client.post(
-        f"/api/v1/passports/{issued[0]['id']}/versions?wait=checkpoint",
-        json={"product": product},
-        headers=bearer(token),
-    )
-    assert corrected.status_code == 201
-    issued.append(corrected.get_json())
+    issued.append(correct(client, token, issued[0]["id"]))
     names = restricted_fields("textile") | restricted_fields("mattress")
     assert {"coatings_and_prints", "layers", "facility_of_manufacture"} <= names
     secrets_, values = [], []

@@ -14,7 +14,7 @@ from sqlalchemy import text
 from sqlmodel import SQLModel
 
 from passport import db
-from tests.conftest import bearer, example
+from tests.conftest import bearer, correct, example
 
 
 @pytest.fixture
@@ -36,14 +36,7 @@ def populated(app: Flask, client: FlaskClient, make_org: Any) -> dict[str, Any]:
         json=example("textile"),
         headers={**bearer(maker), "Idempotency-Key": "one-1"},
     )
-    product = example("textile")["product"]
-    product["name"] = "Corrected name"
-    corrected = client.post(
-        f"/api/v1/passports/{one.get_json()['id']}/versions?wait=checkpoint",
-        json={"product": product},
-        headers=bearer(maker),
-    )
-    assert corrected.status_code == 201
+    correct(client, maker, one.get_json()["id"])
     return {"maker": maker, "id": one.get_json()["id"]}
 
 
