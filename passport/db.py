@@ -13,6 +13,10 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, create_engine
 
 _ENGINE_KEY = "passport.engine"
+# Prepared statements kept per connection (sqlite3's default is 128, psycopg's 100). Proofs
+# alone use up to ~90 statement texts on a log of 10^7 entries (one per count of node lookups
+# and leaf blocks); with the rest of the service's statements they would start to evict.
+_PREPARED = 512
 
 
 def make_engine(url: str) -> Engine:
@@ -120,12 +124,6 @@ def _driver_savepoints(dialect: Dialect) -> None:
     dialect.do_savepoint = savepoint  # type: ignore[method-assign]
     dialect.do_release_savepoint = release  # type: ignore[method-assign]
     dialect.do_rollback_to_savepoint = rollback_to  # type: ignore[method-assign]
-
-
-# Prepared statements kept per connection (sqlite3's default is 128, psycopg's 100). Proofs
-# alone use up to ~90 statement texts on a log of 10^7 entries (one per count of node lookups
-# and leaf blocks); with the rest of the service's statements they would start to evict.
-_PREPARED = 512
 
 
 def _psycopg_prepared(dbapi_connection: Any, _record: Any) -> None:

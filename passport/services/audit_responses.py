@@ -14,6 +14,8 @@ from typing import Any
 from sqlalchemy import bindparam, text
 from sqlmodel import Session
 
+from passport.core.errors import InvalidInput
+from passport.core.gs1 import parse_path
 from passport.services.audit_tree import AuditFailed
 
 PAGE = 500  # kept responses read per query, and passports looked up per query
@@ -85,11 +87,12 @@ def _check(sess: Session, named: list[Named], base_url: str) -> None:
                 index,
             )
         _id, version, index, sequence, credential, category, granularity = versions[version_id]
-        expected: dict[str, Any] = {
-            "id": item["id"],
-            "uri": f"{base_url.rstrip('/')}/{item['id']}",
-            "version": version,
-        }
+        try:
+            uri = parse_path(item["id"]).uri(base_url)
+        except InvalidInput as exc:
+            detail = f"entry {index}: passport id {item['id']!r}: {exc.detail}"
+            raise AuditFailed(detail, index) from exc
+        expected: dict[str, Any] = {"id": item["id"], "uri": uri, "version": version}
         if "ledger_index" in item:  # null in a response kept from before the ledger existed
             expected["ledger_index"] = None if item["ledger_index"] is None else index
         if "credential" in item:  # a single write's: all the issuer was shown
