@@ -248,17 +248,9 @@ def _check_history(
     )
     failures = []
     served = set()
-    for (
-        passport_id,
-        sequence,
-        index,
-        entry_hash,
-        same,
-        previous,
-        previous_index,
-        version,
-        previous_version,
-    ) in history:
+    for row in history:
+        passport_id, sequence, index, entry_hash, same, previous, previous_index = row[:7]
+        version, previous_version = row[7:]
         where = f"passport {passport_id} sequence {sequence}"
         served.add(index)
         if index not in logged:
