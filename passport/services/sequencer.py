@@ -1,8 +1,8 @@
 """Group commit: writes from concurrent requests share one transaction, flushed at N or T ms.
 
-Each job runs in its own SAVEPOINT inside the batch's transaction, so one job's conflict
-rolls back only that job; the batch takes the ledger's lock row once and commits once. The
-lock row still orders batches from other processes and hosts.
+The batch takes the ledger's lock row once and commits once; the lock row still orders
+batches from other processes and hosts. One job's conflict fails only that job: a batch in
+which a job fails runs again with each job in its own SAVEPOINT.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ from passport.core.errors import Conflict, PassportError
 from passport.services.ledger import begin_write
 
 T = TypeVar("T")
+# A job's own failure: it is reported to its caller, and the rest of its batch still commits.
+_JOB_ERRORS = (IntegrityError, PassportError, ValueError)
 Job = Callable[[Session], Any]
 
 
@@ -115,25 +117,38 @@ class Sequencer:
                 pending.future.set_exception(error)
 
     def _commit(self, batch: list[_Pending]) -> list[tuple[Any, BaseException | None]]:
-        """Run the batch's jobs in one transaction; return each job's (result, error)."""
-        outcomes: list[tuple[Any, BaseException | None]] = []
+        """Run the batch's jobs in one transaction; return each job's (result, error).
+
+        Optimistic: the jobs first run with no savepoints, which cost about as much as a
+        one-entry job. If one fails, that attempt is rolled back whole and the batch runs
+        again with each job in its own savepoint, so only the failing job fails. Jobs write
+        only through the session they are given, so running one again is safe.
+        """
         try:
             with Session(self._engine, expire_on_commit=False) as sess:
                 begin_write(sess)
-                for pending in batch:
-                    savepoint = sess.begin_nested()
-                    try:
-                        value = pending.job(sess)
-                        savepoint.commit()
-                        outcomes.append((value, None))
-                    except IntegrityError:
-                        savepoint.rollback()
-                        outcomes.append((None, Conflict(pending.conflict)))
-                    except (PassportError, ValueError) as exc:
-                        savepoint.rollback()
-                        outcomes.append((None, exc))
+                try:
+                    outcomes = [(pending.job(sess), None) for pending in batch]
+                except _JOB_ERRORS:
+                    sess.rollback()
+                    begin_write(sess)
+                    outcomes = [self._in_savepoint(sess, pending) for pending in batch]
                 sess.commit()
                 self.batches += 1
         except Exception as exc:  # the batch did not commit: every job in it failed
             return [(None, exc)] * len(batch)
         return outcomes
+
+    @staticmethod
+    def _in_savepoint(sess: Session, pending: _Pending) -> tuple[Any, BaseException | None]:
+        savepoint = sess.begin_nested()
+        try:
+            value = pending.job(sess)
+            savepoint.commit()
+            return value, None
+        except IntegrityError:
+            savepoint.rollback()
+            return None, Conflict(pending.conflict)
+        except _JOB_ERRORS as exc:
+            savepoint.rollback()
+            return None, exc

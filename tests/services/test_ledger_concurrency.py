@@ -136,8 +136,11 @@ def test_concurrent_writes_share_batches(maker: Flask) -> None:
     check_log(maker, acked)
 
 
-def test_a_rolled_back_job_leaves_no_trace_in_its_batch(app: Flask) -> None:
-    """Jobs of one batch reuse the frontier; one that fails after appending is undone whole."""
+def _three_jobs_in_one_batch(
+    app: Flask, monkeypatch: pytest.MonkeyPatch, *, fail: bool
+) -> tuple[dict[str, Any], dict[str, int], int]:
+    """Run "first", a middle job and "last" in one batch of a fresh sequencer; return each
+    job's result (or error), how often each job ran, and how many savepoints were taken."""
     import threading
     from datetime import UTC, datetime
 
@@ -146,30 +149,34 @@ def test_a_rolled_back_job_leaves_no_trace_in_its_batch(app: Flask) -> None:
     from passport.services.sequencer import Sequencer
 
     at = datetime.now(UTC)
+    savepoints = []
+    begin_nested = Session.begin_nested
+    monkeypatch.setattr(
+        Session, "begin_nested", lambda sess: savepoints.append(1) or begin_nested(sess)
+    )
     sequencer = Sequencer(db.engine_of(app), max_wait=0.5)
     started = threading.Barrier(4)
     results: dict[str, Any] = {}
+    runs = {"first": 0, "middle": 0, "last": 0}
 
-    def good(name: str, delay: float) -> None:
+    def caller(name: str, delay: float) -> None:
+        def job(sess: Session) -> list[int]:
+            runs[name] += 1
+            indices = append(sess, [NewEntry("test", name.encode())] * 3, at=at)
+            if fail and name == "middle":
+                raise InvalidInput("refused after appending")
+            return indices
+
         started.wait()
         time.sleep(delay)
-        job = lambda sess: append(sess, [NewEntry("test", name.encode())] * 3, at=at)  # noqa: E731
-        results[name] = sequencer.run(job, entries=3, conflict="")
-
-    def bad() -> None:
-        def job(sess: Session) -> None:
-            append(sess, [NewEntry("test", b"undone")] * 5, at=at)
-            raise InvalidInput("refused after appending")
-
-        started.wait()
-        time.sleep(0.1)
-        with pytest.raises(InvalidInput):
-            sequencer.run(job, entries=5, conflict="")
+        try:
+            results[name] = sequencer.run(job, entries=3, conflict="")
+        except InvalidInput as exc:
+            results[name] = exc
 
     threads = [
-        threading.Thread(target=good, args=("first", 0.0)),
-        threading.Thread(target=bad),
-        threading.Thread(target=good, args=("last", 0.2)),
+        threading.Thread(target=caller, args=(name, delay))
+        for name, delay in (("first", 0.0), ("middle", 0.1), ("last", 0.2))
     ]
     for thread in threads:
         thread.start()
@@ -177,16 +184,46 @@ def test_a_rolled_back_job_leaves_no_trace_in_its_batch(app: Flask) -> None:
     for thread in threads:
         thread.join()
     sequencer.close()
-    assert sequencer.batches == 1  # all three shared one transaction
+    assert sequencer.batches == 1  # all three shared one committed transaction
+    return results, runs, len(savepoints)
+
+
+def _stored_entries(app: Flask) -> list[bytes]:
     with app.app_context(), Session(db.engine()) as sess:
-        before = results["first"][0]
-        assert results["last"] == [before + 3, before + 4, before + 5]  # no gap where "bad" was
         entries = [
             bytes(r[0]) for r in sess.execute(text("SELECT entry FROM ledger_entry ORDER BY idx"))
         ]
-        assert b"undone" not in entries
-        assert entries[before:] == [b"first"] * 3 + [b"last"] * 3
         assert root(len(entries), StoredNodes(sess)) == mth([leaf(e) for e in entries])
+    return entries
+
+
+def test_a_batch_where_no_job_fails_runs_each_job_once_without_savepoints(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    results, runs, savepoints = _three_jobs_in_one_batch(app, monkeypatch, fail=False)
+    assert runs == {"first": 1, "middle": 1, "last": 1}
+    assert savepoints == 0
+    before = results["first"][0]
+    assert results["middle"] == [before + 3, before + 4, before + 5]
+    assert results["last"] == [before + 6, before + 7, before + 8]
+    assert _stored_entries(app)[before:] == [b"first"] * 3 + [b"middle"] * 3 + [b"last"] * 3
+
+
+def test_a_rolled_back_job_leaves_no_trace_in_its_batch(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Jobs of one batch reuse the frontier; one that fails after appending is undone whole:
+    the batch runs again, each job in its own savepoint, and the others commit."""
+    from passport.core.errors import InvalidInput
+
+    results, runs, savepoints = _three_jobs_in_one_batch(app, monkeypatch, fail=True)
+    assert isinstance(results["middle"], InvalidInput)
+    # The attempt without savepoints stops at the failure; then each job runs in its own.
+    assert runs == {"first": 2, "middle": 2, "last": 1}
+    assert savepoints == 3
+    before = results["first"][0]
+    assert results["last"] == [before + 3, before + 4, before + 5]  # no gap where it was
+    assert _stored_entries(app)[before:] == [b"first"] * 3 + [b"last"] * 3
 
 
 def test_callers_answered_together_share_the_next_batch_without_waiting(app: Flask) -> None:
