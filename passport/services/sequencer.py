@@ -127,6 +127,7 @@ class Sequencer:
         try:
             with Session(self._engine, expire_on_commit=False) as sess:
                 begin_write(sess)
+                outcomes: list[tuple[Any, BaseException | None]]
                 try:
                     outcomes = [(pending.job(sess), None) for pending in batch]
                 except _JOB_ERRORS:
