@@ -130,6 +130,7 @@ class Sequencer:
                 outcomes: list[tuple[Any, BaseException | None]]
                 try:
                     outcomes = [(pending.job(sess), None) for pending in batch]
+                    sess.flush()  # rows a job added to the session: their conflicts, here
                 except _JOB_ERRORS:
                     sess.rollback()
                     begin_write(sess)

@@ -137,16 +137,21 @@ def test_concurrent_writes_share_batches(maker: Flask) -> None:
 
 
 def _three_jobs_in_one_batch(
-    app: Flask, monkeypatch: pytest.MonkeyPatch, *, fail: bool
+    app: Flask, monkeypatch: pytest.MonkeyPatch, *, fail: bool = False, same_row: bool = False
 ) -> tuple[dict[str, Any], dict[str, int], int]:
     """Run "first", a middle job and "last" in one batch of a fresh sequencer; return each
-    job's result (or error), how often each job ran, and how many savepoints were taken."""
+    job's result (or error), how often each job ran, and how many savepoints were taken.
+
+    fail: the middle job raises after appending. same_row: the first and the middle job add
+    an ORM row with the same key to the session, which conflicts only when it is flushed.
+    """
     import threading
     from datetime import UTC, datetime
 
-    from passport.core.errors import InvalidInput
+    from passport.core.errors import InvalidInput, PassportError
     from passport.services.ledger import NewEntry, append
     from passport.services.sequencer import Sequencer
+    from passport.tables import CheckpointRow
 
     at = datetime.now(UTC)
     savepoints = []
@@ -165,13 +170,15 @@ def _three_jobs_in_one_batch(
             indices = append(sess, [NewEntry("test", name.encode())] * 3, at=at)
             if fail and name == "middle":
                 raise InvalidInput("refused after appending")
+            if same_row and name != "last":
+                sess.add(CheckpointRow(size=10**9, note=name, created_at=at))
             return indices
 
         started.wait()
         time.sleep(delay)
         try:
-            results[name] = sequencer.run(job, entries=3, conflict="")
-        except InvalidInput as exc:
+            results[name] = sequencer.run(job, entries=3, conflict="taken")
+        except PassportError as exc:
             results[name] = exc
 
     threads = [
@@ -224,6 +231,27 @@ def test_a_rolled_back_job_leaves_no_trace_in_its_batch(
     before = results["first"][0]
     assert results["last"] == [before + 3, before + 4, before + 5]  # no gap where it was
     assert _stored_entries(app)[before:] == [b"first"] * 3 + [b"last"] * 3
+
+
+def test_a_conflict_found_when_the_session_is_flushed_fails_only_its_job(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A row a job adds to the session (the kept response of an Idempotency-Key) is written
+    at flush: the attempt without savepoints flushes before it commits, so a conflict there is
+    one job's, as it is in a savepoint, not the whole batch's."""
+    from passport.core.errors import Conflict
+
+    results, runs, savepoints = _three_jobs_in_one_batch(app, monkeypatch, same_row=True)
+    assert isinstance(results["middle"], Conflict)
+    assert results["middle"].detail == "taken"
+    assert runs == {"first": 2, "middle": 2, "last": 2}  # the conflict came after all three
+    assert savepoints == 3
+    before = results["first"][0]
+    assert results["last"] == [before + 3, before + 4, before + 5]
+    assert _stored_entries(app)[before:] == [b"first"] * 3 + [b"last"] * 3
+    with app.app_context(), Session(db.engine()) as sess:
+        note = sess.execute(text("SELECT note FROM checkpoint WHERE size = 1000000000"))
+        assert note.scalar_one() == "first"
 
 
 def test_callers_answered_together_share_the_next_batch_without_waiting(app: Flask) -> None:
