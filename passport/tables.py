@@ -9,6 +9,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKeyConstraint,
+    Index,
     Integer,
     LargeBinary,
     Table,
@@ -131,6 +132,9 @@ class LedgerEntryRow(SQLModel, table=True):
     """One entry of the append-only log: its exact bytes at a contiguous index. Insert-only."""
 
     __tablename__ = "ledger_entry"
+    # Proofs read leaf hashes from this covering index: 16 of them are a page or two, where the
+    # rows holding whole entries (a passport's is ~3 KB) are a page each.
+    __table_args__ = (Index("ix_ledger_entry_leaf", "idx", "leaf_hash"),)
 
     # On SQLite an INTEGER primary key is the rowid itself: one B-tree per entry, not two.
     idx: int = Field(sa_column=Column(LOG_INDEX, primary_key=True, autoincrement=False))

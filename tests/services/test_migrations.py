@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from alembic import command
 from alembic.config import Config
 from flask import Flask
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 from sqlmodel import Session
 
 from passport import db
@@ -60,6 +60,16 @@ def without_rowid(app: Flask) -> bool | None:
         return "WITHOUT ROWID" in sql
 
 
+def leaf_index(app: Flask) -> bool:
+    """Whether ledger_entry has the (idx, leaf_hash) index proofs read leaf hashes from."""
+    with app.app_context(), db.engine().connect() as conn:
+        indexes = inspect(conn).get_indexes("ledger_entry")
+    return any(
+        i["name"] == "ix_ledger_entry_leaf" and i["column_names"] == ["idx", "leaf_hash"]
+        for i in indexes
+    )
+
+
 def test_ledger_revisions_round_trip(app: Flask) -> None:
     with app.app_context(), Session(db.engine()) as sess:
         begin_write(sess)
@@ -69,14 +79,17 @@ def test_ledger_revisions_round_trip(app: Flask) -> None:
     assert before == mth([leaf(e) for e in entries])
     sqlite = db.engine_of(app).dialect.name == "sqlite"
     assert without_rowid(app) is (True if sqlite else None)
+    assert leaf_index(app)
     assert nodes == 6 + 3 + 1  # levels 4, 5 and 6 of 100 leaves
     # Every level stored, the passport index back, no leaf hash column.
     migrate(app, command.downgrade, "13430d4cb600")
     assert old_state(app) == (entries, 100 + 50 + 25 + 12 + 6 + 3 + 1, [leaf(e) for e in entries])
     assert without_rowid(app) is (False if sqlite else None)
+    assert not leaf_index(app)
     migrate(app, command.upgrade, "head")  # the leaf hashes are filled in again
     assert state(app) == (entries, nodes, before)
     assert without_rowid(app) is (True if sqlite else None)
+    assert leaf_index(app)
     with app.app_context(), Session(db.engine()) as sess:
         stored = sess.execute(text("SELECT leaf_hash FROM ledger_entry ORDER BY idx"))
         assert [bytes(r[0]) for r in stored] == [leaf(e) for e in entries]

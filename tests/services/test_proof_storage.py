@@ -87,6 +87,17 @@ def test_a_proof_reads_storage_in_one_statement(
         assert "leaf_hash" in reads[0]
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_leaf_hashes_are_read_from_the_covering_index(app: Flask, log: list[bytes]) -> None:
+    """Not from the rows holding whole entries (PostgreSQL's planner decides by statistics)."""
+    block = ledger._read_sql(0, 1)
+    with app.app_context(), db.engine().connect() as conn:
+        plan = driver_query(conn, f"EXPLAIN QUERY PLAN {block}", (0, 16))
+    assert [row[-1] for row in plan] == [
+        "SEARCH ledger_entry USING COVERING INDEX ix_ledger_entry_leaf (idx>? AND idx<?)"
+    ]
+
+
 def test_driver_errors_come_out_as_sqlalchemy_errors(app: Flask) -> None:
     """Statements sent straight to the driver fail as SQLAlchemy statements would, so callers
     that tell database failures by SQLAlchemy's classes (the publisher) still catch them."""
