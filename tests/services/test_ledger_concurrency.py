@@ -140,7 +140,9 @@ def _three_jobs_in_one_batch(
     app: Flask, monkeypatch: pytest.MonkeyPatch, *, fail: bool = False, same_row: bool = False
 ) -> tuple[dict[str, Any], dict[str, int], int]:
     """Run "first", a middle job and "last" in one batch of a fresh sequencer; return each
-    job's result (or error), how often each job ran, and how many savepoints were taken.
+    job's result (or error), how often each job ran, and how many savepoints were taken. The
+    batch must hold one transaction throughout: letting go of it would let go of the ledger's
+    lock, and another writer could take it between the attempts.
 
     fail: the middle job raises after appending. same_row: the first and the middle job add
     an ORM row with the same key to the session, which conflicts only when it is flushed.
@@ -149,6 +151,7 @@ def _three_jobs_in_one_batch(
     from datetime import UTC, datetime
 
     from passport.core.errors import InvalidInput, PassportError
+    from passport.services import sequencer as module
     from passport.services.ledger import NewEntry, append
     from passport.services.sequencer import Sequencer
     from passport.tables import CheckpointRow
@@ -159,6 +162,14 @@ def _three_jobs_in_one_batch(
     monkeypatch.setattr(
         Session, "begin_nested", lambda sess: savepoints.append(1) or begin_nested(sess)
     )
+    transactions: list[object] = []
+
+    def begin_write(sess: Session) -> None:
+        module_begin_write(sess)
+        transactions.append(sess.get_transaction())
+
+    module_begin_write = module.begin_write
+    monkeypatch.setattr(module, "begin_write", begin_write)
     sequencer = Sequencer(db.engine_of(app), max_wait=0.5)
     started = threading.Barrier(4)
     results: dict[str, Any] = {}
@@ -192,6 +203,7 @@ def _three_jobs_in_one_batch(
         thread.join()
     sequencer.close()
     assert sequencer.batches == 1  # all three shared one committed transaction
+    assert len(transactions) == 1
     return results, runs, len(savepoints)
 
 
@@ -204,12 +216,12 @@ def _stored_entries(app: Flask) -> list[bytes]:
     return entries
 
 
-def test_a_batch_where_no_job_fails_runs_each_job_once_without_savepoints(
+def test_a_batch_where_no_job_fails_runs_each_job_once_in_one_savepoint(
     app: Flask, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     results, runs, savepoints = _three_jobs_in_one_batch(app, monkeypatch, fail=False)
     assert runs == {"first": 1, "middle": 1, "last": 1}
-    assert savepoints == 0
+    assert savepoints == 1
     before = results["first"][0]
     assert results["middle"] == [before + 3, before + 4, before + 5]
     assert results["last"] == [before + 6, before + 7, before + 8]
@@ -225,9 +237,9 @@ def test_a_rolled_back_job_leaves_no_trace_in_its_batch(
 
     results, runs, savepoints = _three_jobs_in_one_batch(app, monkeypatch, fail=True)
     assert isinstance(results["middle"], InvalidInput)
-    # The attempt without savepoints stops at the failure; then each job runs in its own.
+    # The attempt all at once stops at the failure; then each job runs in its own savepoint.
     assert runs == {"first": 2, "middle": 2, "last": 1}
-    assert savepoints == 3
+    assert savepoints == 1 + 3
     before = results["first"][0]
     assert results["last"] == [before + 3, before + 4, before + 5]  # no gap where it was
     assert _stored_entries(app)[before:] == [b"first"] * 3 + [b"last"] * 3
@@ -237,15 +249,15 @@ def test_a_conflict_found_when_the_session_is_flushed_fails_only_its_job(
     app: Flask, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A row a job adds to the session (the kept response of an Idempotency-Key) is written
-    at flush: the attempt without savepoints flushes before it commits, so a conflict there is
-    one job's, as it is in a savepoint, not the whole batch's."""
+    at flush: the attempt all at once flushes when its savepoint is released, so a conflict
+    there is one job's, found again by the rerun, not the whole batch's."""
     from passport.core.errors import Conflict
 
     results, runs, savepoints = _three_jobs_in_one_batch(app, monkeypatch, same_row=True)
     assert isinstance(results["middle"], Conflict)
     assert results["middle"].detail == "taken"
     assert runs == {"first": 2, "middle": 2, "last": 2}  # the conflict came after all three
-    assert savepoints == 3
+    assert savepoints == 1 + 3
     before = results["first"][0]
     assert results["last"] == [before + 3, before + 4, before + 5]
     assert _stored_entries(app)[before:] == [b"first"] * 3 + [b"last"] * 3
