@@ -17,6 +17,12 @@ _ENGINE_KEY = "passport.engine"
 # alone use up to ~90 statement texts on a log of 10^7 entries (one per count of node lookups
 # and leaf blocks); with the rest of the service's statements they would start to evict.
 _PREPARED = 512
+# SQLite's page cache per connection, in KiB (its default is 2 MiB). A proof on a log of 10^6
+# entries touches pages of the node table and the leaf-hash index all over; with 2 MiB the upper
+# B-tree pages kept being evicted and read again. Measured on warmed connections, the sizes
+# taking turns: proof p50 at 10^6 79-84 -> 77-79 µs, unchanged at 10^4. The cache only fills
+# with pages a connection reads.
+_SQLITE_CACHE_KIB = 16384
 
 
 def make_engine(url: str) -> Engine:
@@ -138,6 +144,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # FULL makes each commit durable against power loss, not only a process crash.
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA cache_size=-{_SQLITE_CACHE_KIB}")
     cursor.close()
 
 

@@ -98,6 +98,16 @@ def test_leaf_hashes_are_read_from_the_covering_index(app: Flask, log: list[byte
     ]
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_sqlite_connections_are_durable_and_keep_a_16_mib_page_cache(app: Flask) -> None:
+    with app.app_context(), db.engine().connect() as conn:
+        settings = [
+            driver_query(conn, f"PRAGMA {name}")[0][0]
+            for name in ("journal_mode", "synchronous", "foreign_keys", "cache_size")
+        ]
+    assert settings == ["wal", 2, 1, -16384]  # synchronous 2 is FULL; negative sizes are KiB
+
+
 def test_driver_errors_come_out_as_sqlalchemy_errors(app: Flask) -> None:
     """Statements sent straight to the driver fail as SQLAlchemy statements would, so callers
     that tell database failures by SQLAlchemy's classes (the publisher) still catch them."""
