@@ -128,9 +128,16 @@ class Sequencer:
         try:
             with Session(self._engine, expire_on_commit=False) as sess:
                 begin_write(sess)
-                outcomes = self._all_at_once(sess, batch)
-                if outcomes is None:  # outside the except: no job's error chained to another's
-                    outcomes = [self._in_savepoint(sess, pending) for pending in batch]
+                values, failed = self._in_savepoint(
+                    sess, lambda s: [pending.job(s) for pending in batch], conflict=""
+                )
+                outcomes: list[tuple[Any, BaseException | None]]
+                if failed is None:
+                    outcomes = [(value, None) for value in values]
+                else:  # an outcome, not an exception: no job's error chained to another's
+                    outcomes = [
+                        self._in_savepoint(sess, pending.job, pending.conflict) for pending in batch
+                    ]
                 sess.commit()
                 self.batches += 1
         except Exception as exc:  # the batch did not commit: every job in it failed
@@ -138,29 +145,16 @@ class Sequencer:
         return outcomes
 
     @staticmethod
-    def _all_at_once(
-        sess: Session, batch: list[_Pending]
-    ) -> list[tuple[Any, BaseException | None]] | None:
-        """Run every job in one savepoint; None if one failed (the savepoint is rolled back)."""
-        attempt = sess.begin_nested()
-        try:
-            values = [pending.job(sess) for pending in batch]
-            attempt.commit()  # flushes: a conflict of a row a job added to the session, here
-        except _JOB_ERRORS:
-            attempt.rollback()
-            return None
-        return [(value, None) for value in values]
-
-    @staticmethod
-    def _in_savepoint(sess: Session, pending: _Pending) -> tuple[Any, BaseException | None]:
+    def _in_savepoint(sess: Session, job: Job, conflict: str) -> tuple[Any, BaseException | None]:
+        """Run `job` in a savepoint; return (its result, None) or, rolled back, (None, error)."""
         savepoint = sess.begin_nested()
         try:
-            value = pending.job(sess)
-            savepoint.commit()
+            value = job(sess)
+            savepoint.commit()  # flushes: a conflict of a row the job added to the session, here
             return value, None
         except IntegrityError:
             savepoint.rollback()
-            return None, Conflict(pending.conflict)
+            return None, Conflict(conflict)
         except _JOB_ERRORS as exc:
             savepoint.rollback()
             return None, exc
