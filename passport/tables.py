@@ -9,7 +9,6 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKeyConstraint,
-    Index,
     Integer,
     LargeBinary,
     Table,
@@ -132,30 +131,28 @@ class LedgerEntryRow(SQLModel, table=True):
     """One entry of the append-only log: its exact bytes at a contiguous index. Insert-only."""
 
     __tablename__ = "ledger_entry"
-    # Proofs read leaf hashes from this covering index: 16 of them are a page or two, where the
-    # rows holding whole entries (a passport's is ~3 KB) are a page each.
-    __table_args__ = (Index("ix_ledger_entry_leaf", "idx", "leaf_hash"),)
-
     # On SQLite an INTEGER primary key is the rowid itself: one B-tree per entry, not two.
     idx: int = Field(sa_column=Column(LOG_INDEX, primary_key=True, autoincrement=False))
     kind: str = Field(max_length=40)
     entry: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     passport_id: str | None = Field(default=None, max_length=200)
     created_at: datetime = Field(sa_column=_when())
-    # SHA-256(0x00 || entry): proofs read it instead of the entry; `dpp audit` checks it.
+    # SHA-256(0x00 || entry), kept beside the entry for readers of the table; `dpp audit` checks
+    # it. Proofs read leaf hashes from the tiles.
     leaf_hash: bytes = Field(sa_column=Column(LargeBinary(32), nullable=False))
 
 
-class LedgerNodeRow(SQLModel, table=True):
-    """The hash of a perfect subtree (level 0: a leaf) of the Merkle tree. Insert-only."""
+class LedgerTileRow(SQLModel, table=True):
+    """A tile of the Merkle tree: the perfect-subtree hashes at levels 4·level to 4·level+3
+    under subtree (4·level+4, idx), `width` of its 16 lowest complete (`passport.core.tiles`).
+    A complete tile never changes; the one at the log's right edge on each level only grows."""
 
-    __tablename__ = "ledger_node"
-    # On SQLite the primary key is the table: one B-tree per node read or written, not two.
-    __table_args__ = {"sqlite_with_rowid": False}
+    __tablename__ = "ledger_tile"
 
     level: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     idx: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
-    hash: bytes = Field(sa_column=Column(LargeBinary(32), nullable=False))
+    width: int = Field(nullable=False)
+    hashes: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
 class LedgerHeadRow(SQLModel, table=True):

@@ -1,4 +1,4 @@
-"""Audit of the tree above the worker ranges: stored node hashes and signed checkpoints."""
+"""Audit of the tree above the worker ranges: stored tiles and signed checkpoints."""
 
 from __future__ import annotations
 
@@ -6,13 +6,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import Connection
 from sqlmodel import Session, col, select
 
 from passport.core.errors import LedgerInconsistent, PassportError
-from passport.core.merkle import EMPTY_ROOT, fold, node_hash
+from passport.core.merkle import EMPTY_ROOT, HASH_SIZE, fold, node_hash
 from passport.core.note import Checkpoint, open_checkpoint
-from passport.db import stored_bytes
-from passport.services.ledger import LOW_LEVELS
+from passport.core.tiles import HEIGHT, MAX_TILE_LEVEL, WIDTH, TileId, nodes_of, slot, width_at
+from passport.db import driver_query
+from passport.services.ledger import committed_size, read_tiles
 from passport.services.logkey import LogKey, read_witness
 from passport.tables import CheckpointRow
 
@@ -102,31 +104,63 @@ class UpperTree:
         return fold(parts + cut)
 
     def check_stored(self, sess: Session, size: int) -> None:
-        """Stored nodes above the ranges match; none lies outside the stored levels or the log."""
+        """The tiles above the ranges (tile level 2 and up) hold these hashes, and no tile lies
+        outside the tree: past the log's head, or wider than the head allows."""
         conn = sess.connection()
-        above = conn.exec_driver_sql(
-            f"SELECT level, idx, hash FROM ledger_node WHERE level > {self.base}"
+        expected = []
+        for t in range(self.base // HEIGHT, MAX_TILE_LEVEL + 1):
+            below = HEIGHT * t - self.base  # this tile level's lowest level, from the base
+            if below >= len(self.levels):
+                break
+            complete = len(self.levels[below])
+            expected += [
+                ((t, i), min(WIDTH, complete - WIDTH * i)) for i in range(-(-complete // WIDTH))
+            ]
+        failure = compare_tiles(
+            conn, expected, lambda level, index: self.levels[level - self.base][index]
         )
-        stored = {(level, idx): stored_bytes(digest) for level, idx, digest in above}
-        expected = {
-            (self.base + offset, idx): digest
-            for offset, hashes in enumerate(self.levels)
-            for idx, digest in enumerate(hashes)
-            if offset
-        }
-        wrong = [node for node, digest in expected.items() if stored.get(node) != digest]
-        if wrong:
-            level, idx = min(wrong, key=lambda node: node[1] << node[0])
-            problem = "does not match the entries" if (level, idx) in stored else "is missing"
-            raise AuditFailed(
-                f"entry {idx << level}: stored node hash ({level}, {idx}) {problem}", idx << level
-            )
-        # Past the log's end, or below the stored levels (every level is at most 63).
-        beyond = " OR ".join(
-            f"(level = {level} AND idx >= {size >> level})" for level in range(LOW_LEVELS, 64)
+        if failure is not None:
+            raise AuditFailed(f"entry {failure[0]}: {failure[1]}", failure[0])
+        # Any tile at or past each level's edge at `size`: it may only be as wide as the head
+        # (read again, as the log may have grown since `size`) allows.
+        head = committed_size(sess)
+        edges = " OR ".join(
+            f"(level = {t} AND (idx < 0 OR idx >= {(size >> (HEIGHT * t)) >> HEIGHT}))"
+            for t in range(MAX_TILE_LEVEL + 1)
         )
-        stray = conn.exec_driver_sql(
-            f"SELECT COUNT(*) FROM ledger_node WHERE level < {LOW_LEVELS} OR level > 63 OR {beyond}"
-        ).scalar()
+        beyond = driver_query(
+            conn,
+            f"SELECT level, idx, width FROM ledger_tile WHERE level < 0 OR level > {MAX_TILE_LEVEL}"
+            f" OR {edges}",
+        )
+        stray = [
+            (t, i)
+            for t, i, width in beyond
+            if not (0 <= t <= MAX_TILE_LEVEL and i >= 0 and 0 < width <= width_at((t, i), head))
+        ]
         if stray:
-            raise AuditFailed(f"{stray} stored node hashes lie outside the tree's stored levels")
+            raise AuditFailed(f"{len(stray)} stored tiles lie outside the tree, first {min(stray)}")
+
+
+def compare_tiles(
+    conn: Connection,
+    expected: list[tuple[TileId, int]],
+    hash_of: Callable[[int, int], bytes],
+) -> tuple[int, str] | None:
+    """Each of the `expected` tiles (with its width) is stored, at least as wide, and holds the
+    hashes `hash_of(level, index)` gives; return the first that does not, by the entries."""
+    stored = read_tiles(conn, [tile for tile, _width in expected])
+    wrong = []
+    for tile, width in expected:
+        t, i = tile
+        found = stored.get(tile)
+        if found is None or found[0] < width:
+            wrong.append((i << (HEIGHT * (t + 1)), f"stored tile {tile} is missing or malformed"))
+            continue
+        for level, index in nodes_of(tile, width):
+            at = HASH_SIZE * (slot((level, index), found[0]) or 0)  # present: found is as wide
+            if found[1][at : at + HASH_SIZE] != hash_of(level, index):
+                problem = f"stored tile {tile}: node ({level}, {index}) does not match the entries"
+                wrong.append((index << level, problem))
+                break
+    return min(wrong, default=None)

@@ -27,11 +27,14 @@ from passport.core.errors import LedgerInconsistent, PassportError, SignatureInv
 from passport.core.keylog import KeyHistory
 from passport.core.kinds import KEY_KINDS, EntryKind
 from passport.core.merkle import leaf_hash, node_hash
+from passport.core.tiles import HEIGHT, width_at
 from passport.db import driver_query, make_engine, stored_bytes
-from passport.services.ledger import LOW_LEVELS
+from passport.services.audit_tree import compare_tiles
 
-RANGE_LEVEL = 9
-RANGE = 1 << RANGE_LEVEL  # entries per task; a perfect subtree, so ranges hash on their own
+RANGE_LEVEL = 2 * HEIGHT
+# Entries per task: a perfect subtree, so ranges hash on their own, and the bottom of a tile
+# level, so the tiles of levels 0 and 1 lie wholly inside one range each.
+RANGE = 1 << RANGE_LEVEL
 PASSPORT_KINDS = frozenset({EntryKind.PASSPORT_ISSUED, EntryKind.PASSPORT_CORRECTED})
 Failure = tuple[int, str]
 ENTRIES_SQL = (
@@ -115,7 +118,7 @@ def audit_range(start: int, end: int, cut_sizes: tuple[int, ...] = ()) -> RangeR
             _check_restricted(conn, result, logged),
         ]
         result.failure = min((f for f in served if f is not None), default=None)
-        tree = [wrong_leaf, _check_nodes(conn, start, levels)]
+        tree = [wrong_leaf, _check_tiles(conn, start, levels)]
         result.tree_failure = min((f for f in tree if f is not None), default=None)
         if len(leaves) == RANGE:
             result.root = levels[RANGE_LEVEL][0]
@@ -185,32 +188,22 @@ def _cut(levels: list[list[bytes]], count: int) -> list[bytes]:
     return parts
 
 
-def _check_nodes(conn: Connection, start: int, levels: list[list[bytes]]) -> Failure | None:
-    """The node hashes stored inside the range are the ones its entries give."""
-    expected = {
-        (level, (start >> level) + i): digest
-        for level in range(LOW_LEVELS, len(levels))
-        for i, digest in enumerate(levels[level])
-    }
-    if not expected:
-        return None
-    terms = " OR ".join(
-        f"(level = {level} AND idx >= {start >> level} AND idx < {(start >> level) + len(hashes)})"
-        for level, hashes in enumerate(levels)
-        if level >= LOW_LEVELS and hashes
+def _check_tiles(conn: Connection, start: int, levels: list[list[bytes]]) -> Failure | None:
+    """The tiles inside the range (tile levels 0 and 1) hold the hashes its entries give.
+
+    A tile may be wider than the range's end allows only at the log's edge, while the log
+    grows; the parent bounds every tile's width by the log's head (`UpperTree.check_stored`)."""
+    end = start + len(levels[0])
+    tiles = [
+        (t, i)
+        for t in (0, 1)
+        for i in range(start >> (HEIGHT * (t + 1)), (start + RANGE) >> (HEIGHT * (t + 1)))
+    ]
+    return compare_tiles(
+        conn,
+        [(tile, width_at(tile, end)) for tile in tiles if width_at(tile, end)],
+        lambda level, index: levels[level][index - (start >> level)],
     )
-    stored = {
-        (level, idx): stored_bytes(digest)
-        for level, idx, digest in driver_query(
-            conn, f"SELECT level, idx, hash FROM ledger_node WHERE {terms}"
-        )
-    }
-    wrong = [node for node, digest in expected.items() if stored.get(node) != digest]
-    if not wrong:
-        return None
-    level, idx = min(wrong, key=lambda node: node[1] << node[0])
-    problem = "does not match the entries" if (level, idx) in stored else "is missing"
-    return idx << level, f"stored node hash ({level}, {idx}) {problem}"
 
 
 # The served copy must be the logged bytes: the entry is JCS of {"credential", "kind", "v"}

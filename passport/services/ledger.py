@@ -1,4 +1,4 @@
-"""The sequencer: append entries to the RFC 9162 log under one lock row, store node hashes."""
+"""The sequencer: append entries to the RFC 9162 log under one lock row, store its tiles."""
 
 from __future__ import annotations
 
@@ -15,15 +15,24 @@ from sqlmodel import Session
 
 from passport.core.errors import InvalidInput, LedgerInconsistent, NotFound
 from passport.core.merkle import HASH_SIZE, leaf_hash, node_hash
+from passport.core.tiles import (
+    HEIGHT,
+    WIDTH,
+    TileId,
+    edge_tiles,
+    nodes_of,
+    pack,
+    slot,
+    tile_length,
+    tile_of,
+    unpack,
+    width_at,
+)
 from passport.db import driver_query, stored_bytes
 from passport.tables import LedgerEntryRow, table_of
 
 HEAD_ID = 1
 NodeId = tuple[int, int]
-# Perfect subtrees below this level are not stored: any of them is recomputed from the leaf
-# hashes (stored in the entry rows) of at most 2**LOW_LEVELS entries. That keeps one node row
-# per 8 entries instead of two per entry, and a proof still reads storage in one statement.
-LOW_LEVELS = 4
 ENTRY_COLUMNS = ("idx", "kind", "entry", "passport_id", "created_at", "leaf_hash")
 
 
@@ -60,7 +69,7 @@ def _head_size(conn: Connection, lock: str = "") -> int:
 
 @dataclass(slots=True)
 class _Frontier:
-    """The frontier hashes after this transaction's last append, so the next need no reads."""
+    """The edge tiles' hashes after this transaction's last append, so the next needs no reads."""
 
     transaction: object
     size: int
@@ -71,7 +80,7 @@ _FRONTIER = "passport.ledger.frontier"
 
 
 def _locked_head(sess: Session) -> tuple[int, dict[NodeId, bytes]]:
-    """Lock the head; return the log's size and the frontier hashes at that size.
+    """Lock the head; return the log's size and the hashes of its edge tiles at that size.
 
     An append left both in `sess.info` for the rest of its transaction, which holds the lock
     from then on: the next append needs no reads. Any rollback, a savepoint's too, forgets
@@ -81,7 +90,20 @@ def _locked_head(sess: Session) -> tuple[int, dict[NodeId, bytes]]:
     if kept is not None and kept.transaction is sess.get_transaction():
         return kept.size, kept.nodes
     size = lock_head(sess)
-    return size, read_nodes(sess, frontier_ids(size)) if size else {}
+    return size, _edge_nodes(sess.connection(), size)
+
+
+def _edge_nodes(conn: Connection, size: int) -> dict[NodeId, bytes]:
+    """Return every hash in the log's partial tiles: they hold the frontier, and the next
+    append rewrites them whole."""
+    edge = edge_tiles(size)
+    stored = read_tiles(conn, [tile for tile, _width in edge])
+    nodes: dict[NodeId, bytes] = {}
+    for tile, width in edge:
+        if tile not in stored or stored[tile][0] != width:
+            raise LedgerInconsistent(f"stored tile {tile} is missing or malformed")
+        nodes.update(unpack(tile, width, stored[tile][1]))
+    return nodes
 
 
 @event.listens_for(Session, "after_soft_rollback")
@@ -89,77 +111,30 @@ def _forget_frontier(sess: Session, _previous: object) -> None:
     sess.info.pop(_FRONTIER, None)
 
 
-def frontier_ids(size: int) -> list[NodeId]:
-    """Return the ids of the perfect subtrees that make up a tree of `size` leaves."""
-    ids, start = [], 0
-    for level in range(size.bit_length() - 1, -1, -1):
-        if size >> level & 1:
-            ids.append((level, start >> level))
-            start += 1 << level
-    return ids
-
-
-# At most this many terms in one statement; a proof of a 2**63-entry log needs 126.
+# At most this many tiles in one statement; a proof of a 2**63-entry log reads 16.
 _TERMS = 128
+# One primary-key lookup per tile, each its own SELECT, joined by UNION ALL: one round trip.
+_TILE = "SELECT level, idx, width, hashes FROM ledger_tile WHERE level = ? AND idx = ?"
 
 
 @functools.cache
-def _any_of(select: str, term: str, count: int) -> str:
-    """Return `select` with `term` OR-ed `count` times: one text per count, prepared once."""
-    return select + " OR ".join([term] * count)
+def _tiles_sql(count: int) -> str:
+    """One statement for `count` tiles: one text per count, prepared once by the driver."""
+    return " UNION ALL ".join([_TILE] * count)
 
 
-# One primary-key lookup per node, each its own SELECT: OR-ed terms make SQLite drop duplicate
-# rows through a temporary index, and a row-value IN list can make it scan the whole table.
-_NODE = "SELECT level, idx, hash FROM ledger_node WHERE level = ? AND idx = ?"
-_LEAF = -1  # the level the leaf-hash part of the statement reports its rows at
-_LEAVES = f"SELECT {_LEAF}, idx, leaf_hash FROM ledger_entry WHERE "
-_BLOCK_RANGE = "(idx >= ? AND idx < ?)"
-_BLOCK = 1 << LOW_LEVELS
-
-
-@functools.cache
-def _read_sql(nodes: int, blocks: int) -> str:
-    """One statement for `nodes` stored nodes and the leaf hashes of `blocks` blocks: one
-    round trip per proof, which counts on a networked PostgreSQL."""
-    parts = [_NODE] * nodes
-    if blocks:
-        parts.append(_any_of(_LEAVES, _BLOCK_RANGE, blocks))
-    return " UNION ALL ".join(parts)
-
-
-def _read_storage(
-    conn: Connection, high: Sequence[NodeId], low: Sequence[NodeId]
-) -> dict[NodeId, bytes]:
-    """Read the stored nodes `high`; recompute the low perfect subtrees `low` from the leaf
-    hashes of the blocks of 2**LOW_LEVELS entries they lie in. Only well-formed hashes are
-    returned: a node, or a low subtree over a leaf hash, that is missing or malformed is left
-    out (read_nodes reports it missing)."""
-    blocks = sorted({(index << level) // _BLOCK for level, index in low})
-    found: dict[NodeId, bytes] = {}
-    leaves: dict[int, bytes] = {}
-    for at in range(0, max(len(high), len(blocks)), _TERMS):
-        nodes, part = high[at : at + _TERMS], blocks[at : at + _TERMS]
-        params = [value for node in nodes for value in node]
-        params += [i for b in part for i in (b * _BLOCK, (b + 1) * _BLOCK)]
-        for level, index, digest in driver_query(conn, _read_sql(len(nodes), len(part)), params):
-            if type(digest) is not bytes:  # the drivers return bytes; a memoryview, or TEXT
-                digest = stored_bytes(digest)  # in a tampered SQLite file, is converted here
-            if len(digest) != HASH_SIZE:
-                continue
-            if level == _LEAF:
-                leaves[index] = digest
-            else:
-                found[(level, index)] = digest
-    for level, index in low:
-        # Only the subtrees asked for: a proof's low siblings cost 1 + 3 + 7 hashes, not 15.
-        first = index << level
-        hashes = [leaves[i] for i in range(first, first + (1 << level)) if i in leaves]
-        if len(hashes) != 1 << level:
-            continue
-        while len(hashes) > 1:
-            hashes = [node_hash(hashes[i], hashes[i + 1]) for i in range(0, len(hashes), 2)]
-        found[(level, index)] = hashes[0]
+def read_tiles(conn: Connection, tiles: Sequence[TileId]) -> dict[TileId, tuple[int, bytes]]:
+    """Return (width, bytes) of the stored `tiles` that are well formed; the rest are left out
+    (a caller reports them missing)."""
+    found = {}
+    for at in range(0, len(tiles), _TERMS):
+        part = tiles[at : at + _TERMS]
+        params = [value for tile in part for value in tile]
+        for level, index, width, data in driver_query(conn, _tiles_sql(len(part)), params):
+            if type(data) is not bytes:  # the drivers return bytes; a memoryview, or TEXT
+                data = stored_bytes(data)  # in a tampered SQLite file, is converted here
+            if type(width) is int and 0 < width <= WIDTH and len(data) == tile_length(width):
+                found[(level, index)] = (width, data)
     return found
 
 
@@ -231,20 +206,24 @@ def ensure_committed(sess: Session, size: int, field: str = "tree_size") -> Node
 def read_nodes(
     sess: Session, ids: Sequence[NodeId], cache: NodeCache | None = None
 ) -> dict[NodeId, bytes]:
-    """Return the hashes of the perfect subtrees `ids`, reading storage in one statement (stored
-    nodes and the leaf hashes under the low ones; one per 128 of either, more than a proof
-    needs). With a cache (proofs only), cached ones are not read and the ones read are kept."""
+    """Return the hashes of the perfect subtrees `ids`, reading their tiles in one statement
+    (one per 128 tiles, more than a proof needs). With a cache (proofs only), cached ones are
+    not read and the ones read are kept."""
     wanted = list(dict.fromkeys(ids))
     cached: dict[NodeId, bytes] = {}
     if cache is not None:
         cached, wanted = cache.split(wanted)
         if not wanted:
             return cached
-    conn = sess.connection()
-    high = [node for node in wanted if node[0] >= LOW_LEVELS]
-    low = [node for node in wanted if node[0] < LOW_LEVELS]
-    found = _read_storage(conn, high, low)
-    missing = [node for node in wanted if node not in found]  # found holds only 32-byte hashes
+    tiles = read_tiles(sess.connection(), list(dict.fromkeys(map(tile_of, wanted))))
+    found, missing = {}, []
+    for node in wanted:
+        stored = tiles.get(tile_of(node))
+        at = None if stored is None else slot(node, stored[0])
+        if stored is None or at is None:
+            missing.append(node)
+        else:
+            found[node] = stored[1][at * HASH_SIZE : (at + 1) * HASH_SIZE]
     if missing:
         raise LedgerInconsistent(f"stored node hashes missing or malformed: {missing[:4]}")
     if cache is not None:
@@ -279,30 +258,48 @@ def append(sess: Session, entries: Sequence[NewEntry], *, at: datetime) -> list[
     nodes = dict(frontier)
     conn = sess.connection()
     when = stored_time(conn, at)
-    rows, node_rows = [], []
+    rows = []
     for offset, item in enumerate(entries):
         index = size + offset
         digest = leaf = leaf_hash(item.entry)
         nodes[(0, index)] = digest
         level = 1
         # Leaf `index` completes the perfect subtree at `level` whenever index + 1 is a
-        # multiple of 2**level; its left half is either in this batch or on the frontier.
+        # multiple of 2**level; its left half is either in this batch or in an edge tile.
         while (index + 1) % (1 << level) == 0:
             parent = index >> level
             digest = node_hash(nodes[(level - 1, 2 * parent)], digest)
             nodes[(level, parent)] = digest
-            if level >= LOW_LEVELS:
-                node_rows.append((level, parent, digest))
             level += 1
         rows.append((index, item.kind, item.entry, item.passport_id, when, leaf))
     insert_many(conn, "ledger_entry", ENTRY_COLUMNS, rows)
-    if node_rows:
-        insert_many(conn, "ledger_node", ("level", "idx", "hash"), node_rows)
     new_size = size + len(rows)
+    driver_query(conn, _WRITE_TILE, _grown_tiles(size, new_size, nodes), many=True)
     driver_query(conn, f"UPDATE ledger_head SET size = ? WHERE id = {HEAD_ID}", [new_size])
-    frontier = {node: nodes[node] for node in frontier_ids(new_size)}
+    frontier = {
+        node: nodes[node] for tile, width in edge_tiles(new_size) for node in nodes_of(tile, width)
+    }
     sess.info[_FRONTIER] = _Frontier(sess.get_transaction(), new_size, frontier)
     return list(range(size, new_size))
+
+
+# A tile is written whole; one at the right edge is rewritten as it fills, and only ever grows.
+_WRITE_TILE = (
+    "INSERT INTO ledger_tile (level, idx, width, hashes) VALUES (?, ?, ?, ?)"
+    " ON CONFLICT (level, idx) DO UPDATE SET width = excluded.width, hashes = excluded.hashes"
+    " WHERE ledger_tile.width < excluded.width"
+)
+
+
+def _grown_tiles(size: int, new_size: int, nodes: Mapping[NodeId, bytes]) -> list[Any]:
+    """Return the rows of every tile an append from `size` to `new_size` entries grew."""
+    rows, t = [], 0
+    while (before := size >> (HEIGHT * t)) < (after := new_size >> (HEIGHT * t)):
+        for index in range(before >> HEIGHT, ((after - 1) >> HEIGHT) + 1):
+            width = width_at((t, index), new_size)
+            rows.append((t, index, width, pack((t, index), width, nodes)))
+        t += 1
+    return rows
 
 
 def committed_size(sess: Session) -> int:

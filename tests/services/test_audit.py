@@ -199,9 +199,38 @@ def _swap(app: Flask) -> None:
     sql(app, "UPDATE ledger_entry SET entry = :e WHERE idx = 8", e=a)
 
 
-@tamper("node hash", "entry 0")
+def _tile(app: Flask, t: int, i: int) -> bytes:
+    with app.app_context(), db.engine().connect() as conn:
+        return bytes(
+            conn.execute(
+                text("SELECT hashes FROM ledger_tile WHERE level = :t AND idx = :i"),
+                {"t": t, "i": i},
+            ).scalar_one()
+        )
+
+
+@tamper("node hash", "entry 0: stored tile (1, 0): node (4, 0)")
 def _node(app: Flask) -> None:
-    sql(app, "UPDATE ledger_node SET hash = :h WHERE level = 4 AND idx = 0", h=b"\x00" * 32)
+    # 16 entries: tile (1, 0) holds one hash, of the subtree (4, 0) over all of them.
+    changed = flip(_tile(app, 1, 0), 7)
+    sql(app, "UPDATE ledger_tile SET hashes = :h WHERE level = 1 AND idx = 0", h=changed)
+
+
+@tamper("leaf hash in a tile", "entry 5: stored tile (0, 0): node (0, 5)")
+def _tile_leaf(app: Flask) -> None:
+    changed = flip(_tile(app, 0, 0), 5 * 32)  # tile (0, 0): 16 leaf hashes first
+    sql(app, "UPDATE ledger_tile SET hashes = :h WHERE level = 0 AND idx = 0", h=changed)
+
+
+@tamper("tile beyond the log", "1 stored tiles lie outside the tree, first (0, 1)")
+def _stray_tile(app: Flask) -> None:
+    sql(app, "INSERT INTO ledger_tile VALUES (0, 1, 1, :h)", h=b"\x00" * 32)
+
+
+@tamper("tile wider than the log", "1 stored tiles lie outside the tree, first (1, 0)")
+def _wide_tile(app: Flask) -> None:
+    wider = _tile(app, 1, 0) + b"\x00" * 32 * 2  # width 2: its own node and one more, then (5, 0)
+    sql(app, "UPDATE ledger_tile SET width = 2, hashes = :h WHERE level = 1 AND idx = 0", h=wider)
 
 
 @tamper("leaf hash", "entry 5")
@@ -215,9 +244,9 @@ def _leaf_text(app: Flask) -> None:
     sql(app, "UPDATE ledger_entry SET leaf_hash = 'not a hash' WHERE idx = 5")
 
 
-@tamper("node hash stored as text", "entry 0")
+@tamper("tile stored as text", "entry 0: stored tile (1, 0) is missing or malformed")
 def _node_text(app: Flask) -> None:
-    sql(app, "UPDATE ledger_node SET hash = 'not a hash' WHERE level = 4 AND idx = 0")
+    sql(app, "UPDATE ledger_tile SET hashes = 'not a hash' WHERE level = 1 AND idx = 0")
 
 
 @tamper("replaced checkpoint", "checkpoint")
@@ -347,7 +376,7 @@ def test_backfill_logs_what_predates_the_ledger(
     for statement in (
         "UPDATE history_entry SET ledger_index = NULL",
         "DELETE FROM checkpoint",
-        "DELETE FROM ledger_node",
+        "DELETE FROM ledger_tile",
         "DELETE FROM ledger_entry",
         "UPDATE ledger_head SET size = 0",
     ):

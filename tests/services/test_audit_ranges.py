@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from passport import db
+from passport.core.tiles import slot, tile_of
 from passport.services.audit_worker import RANGE
 from passport.services.checkpoints import publish
 from passport.services.issuing import issue_passports
@@ -25,8 +26,8 @@ AT = datetime(2026, 11, 23, tzinfo=UTC)
 
 @pytest.fixture
 def log(app: Flask, make_org: Any) -> dict[str, int]:
-    """1,042 entries over three ranges, checkpoints inside two of them, a version chained
-    from range 0 to range 2."""
+    """1,042 entries over five ranges, checkpoints inside three of them, a version chained
+    from range 0 to range 4."""
     make_org("maker", "manufacturer")
     ctx = app.extensions["passport.services"]
     publisher = app.extensions["passport.publisher"]
@@ -55,7 +56,7 @@ def log(app: Flask, make_org: Any) -> dict[str, int]:
     assert sizes == [701, 1031, 1042]  # none a multiple of RANGE: each needs a worker's cut
     assert corrected.ledger_index == 1031
     assert first[3].ledger_index == 4
-    assert 1031 // RANGE == 2
+    assert 1031 // RANGE == 4
     return {"corrected": 1031}
 
 
@@ -79,10 +80,13 @@ def test_audit_passes_over_ranges(runner: FlaskCliRunner, log: dict[str, int]) -
     assert "audit passed: 1042 entries, 3 checkpoints, 1041 signatures verified" in result.output
 
 
-def _node(app: Flask, level: int, idx: int) -> bytes:
-    return bytes(
-        value(app, "SELECT hash FROM ledger_node WHERE level = :l AND idx = :i", l=level, i=idx)
-    )
+def _tile(app: Flask, t: int, i: int) -> tuple[int, bytes]:
+    with app.app_context(), db.engine().connect() as conn:
+        width, data = conn.execute(
+            text("SELECT width, hashes FROM ledger_tile WHERE level = :t AND idx = :i"),
+            {"t": t, "i": i},
+        ).one()
+    return width, bytes(data)
 
 
 def _entry(app: Flask, index: int) -> bytes:
@@ -92,15 +96,20 @@ def _entry(app: Flask, index: int) -> bytes:
 def test_audit_names_tampering_in_any_range(
     app: Flask, runner: FlaskCliRunner, log: dict[str, int]
 ) -> None:
-    """Each change is undone before the next: the same log is tampered with four ways."""
-    node = "UPDATE ledger_node SET hash = :h WHERE level = :l AND idx = :i"
-    for level, idx, first in ((10, 0, 0), (9, 1, RANGE), (5, 20, 20 * 32)):
-        saved = _node(app, level, idx)
-        sql(app, node, h=b"\x01" * 32, l=level, i=idx)
+    """Each change is undone before the next: the same log is tampered with six ways."""
+    change = "UPDATE ledger_tile SET hashes = :h WHERE level = :t AND idx = :i"
+    # A node above the ranges (the parent's), inside a range at levels 4-7 and at the leaves
+    # (a worker's): one hash changed in the tile that holds it.
+    for (level, idx), first in (((10, 0), 0), ((5, 9), 9 * 32), ((0, 325), 325)):
+        t, i = tile_of((level, idx))
+        width, saved = _tile(app, t, i)
+        at = 32 * (slot((level, idx), width) or 0)
+        sql(app, change, h=saved[:at] + b"\x01" * 32 + saved[at + 32 :], t=t, i=i)
         result = run_audit(runner)
         assert result.exit_code == 1
-        assert f"entry {first}: stored node hash ({level}, {idx})" in result.output, result.output
-        sql(app, node, h=saved, l=level, i=idx)
+        expected = f"entry {first}: stored tile ({t}, {i}): node ({level}, {idx}) does not match"
+        assert expected in result.output, result.output
+        sql(app, change, h=saved, t=t, i=i)
 
     a, b = _entry(app, 5), _entry(app, 900)
     sql(app, "UPDATE ledger_entry SET entry = :e WHERE idx = 5", e=b)

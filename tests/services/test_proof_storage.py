@@ -1,4 +1,4 @@
-"""Proofs read stored node hashes and leaf hashes; what is missing or malformed is refused."""
+"""Proofs read stored tiles; what is missing or malformed is refused."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from passport import db
 from passport.core.errors import LedgerInconsistent
+from passport.core.tiles import tiles_from_leaves
 from passport.db import driver_query
 from passport.services import ledger, proofs
 from passport.services.ledger import NewEntry, append, begin_write
@@ -48,53 +49,56 @@ def test_every_inclusion_proof_verifies_against_an_independent_root(
 @pytest.mark.parametrize(
     ("statement", "index"),
     [
-        ("UPDATE ledger_entry SET leaf_hash = :short WHERE idx = 37", 37),  # its own leaf
-        ("UPDATE ledger_entry SET leaf_hash = :short WHERE idx = 36", 37),  # its sibling
-        ("UPDATE ledger_entry SET leaf_hash = :short WHERE idx = 40", 37),  # in a sibling subtree
-        ("UPDATE ledger_entry SET leaf_hash = 'not a hash' WHERE idx = 38", 37),  # text, not bytes
-        ("UPDATE ledger_node SET hash = 'not a hash' WHERE level = 4 AND idx = 3", 37),
-        ("DELETE FROM ledger_entry WHERE idx = 99", 98),  # in the cut-off right edge
-        ("DELETE FROM ledger_node WHERE level = 4 AND idx = 3", 37),  # a stored node
+        # Tile (0, 2) holds leaves 32-47 and the subtrees over them; tile (1, 0) levels 4-6.
+        ("UPDATE ledger_tile SET hashes = :short WHERE level = 0 AND idx = 2", 37),  # its own
+        ("UPDATE ledger_tile SET hashes = 'not a hash' WHERE level = 0 AND idx = 2", 37),  # text
+        ("UPDATE ledger_tile SET width = 15 WHERE level = 0 AND idx = 2", 37),  # length disagrees
+        ("UPDATE ledger_tile SET hashes = :short WHERE level = 1 AND idx = 0", 37),  # above it
+        ("DELETE FROM ledger_tile WHERE level = 1 AND idx = 0", 37),
+        ("DELETE FROM ledger_tile WHERE level = 0 AND idx = 6", 98),  # the right edge's tile
+        # Narrower than the log: entry 99, 98's sibling, is not in it.
+        ("UPDATE ledger_tile SET width = 3, hashes = :three WHERE level = 0 AND idx = 6", 98),
     ],
 )
 def test_a_proof_over_missing_or_malformed_hashes_is_refused(
     app: Flask, log: list[bytes], statement: str, index: int
 ) -> None:
     with app.app_context(), db.engine().begin() as conn:
-        conn.execute(text(statement), {"short": b"\x01" * 31} if ":short" in statement else {})
+        conn.execute(text(statement), {"short": b"\x01" * 31, "three": b"\x01" * 32 * 4})
     with pytest.raises(LedgerInconsistent, match="missing or malformed"):
         prove(app, index)
 
 
-def test_a_proof_reads_storage_in_one_statement(
+def test_a_proof_reads_its_tiles_in_one_statement(
     app: Flask, log: list[bytes], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Stored nodes and the leaf hashes under the low ones come in one round trip."""
-    statements: list[str] = []
+    """One round trip, one row per tile, not per node: in a log of 100 entries a proof's 7
+    hashes lie in its own leaf's tile, tile (1, 0) and the right edge's tile (0, 6)."""
+    statements: list[tuple[str, object]] = []
     real = driver_query
 
     def counted(conn: object, sql: str, params: object = (), **options: object) -> object:
-        statements.append(sql)
+        statements.append((sql, params))
         return real(conn, sql, params, **options)  # type: ignore[arg-type]
 
     monkeypatch.setattr(ledger, "driver_query", counted)
     for index in (0, 37, 98, 99):
         statements.clear()
         prove(app, index)
-        reads = [sql for sql in statements if "ledger_node" in sql or "leaf_hash" in sql]
+        reads = [(sql, params) for sql, params in statements if "ledger_tile" in sql]
         assert len(reads) == 1, reads
-        assert "ledger_node" in reads[0]
-        assert "leaf_hash" in reads[0]
+        params = list(reads[0][1])  # type: ignore[call-overload]
+        tiles = set(zip(params[::2], params[1::2], strict=True))
+        assert len(tiles) == len(params) // 2
+        assert tiles <= {(0, index >> 4), (1, 0), (0, 6)}, tiles
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_leaf_hashes_are_read_from_the_covering_index(app: Flask, log: list[bytes]) -> None:
-    """Not from the rows holding whole entries (PostgreSQL's planner decides by statistics)."""
-    block = ledger._read_sql(0, 1)
+def test_a_tile_is_read_by_its_primary_key(app: Flask, log: list[bytes]) -> None:
     with app.app_context(), db.engine().connect() as conn:
-        plan = driver_query(conn, f"EXPLAIN QUERY PLAN {block}", (0, 16))
+        plan = driver_query(conn, f"EXPLAIN QUERY PLAN {ledger._tiles_sql(1)}", (0, 0))
     assert [row[-1] for row in plan] == [
-        "SEARCH ledger_entry USING COVERING INDEX ix_ledger_entry_leaf (idx>? AND idx<?)"
+        "SEARCH ledger_tile USING INDEX sqlite_autoindex_ledger_tile_1 (level=? AND idx=?)"
     ]
 
 
@@ -126,3 +130,31 @@ def test_driver_errors_come_out_as_sqlalchemy_errors(app: Flask) -> None:
         if conn.dialect.paramstyle != "qmark":  # psycopg would read '%' as a placeholder
             with pytest.raises(ValueError, match="placeholder"):
                 driver_query(conn, "SELECT 5 % 2")
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_tiles_appended_in_any_batches_are_the_tiles_of_the_log(app: Flask) -> None:
+    """Batches that end anywhere in a tile, or span several, rewrite the edge tiles so that
+    the stored tiles are exactly those built from the whole log at once, at every step."""
+    import random
+
+    rng = random.Random(5)
+    entries: list[bytes] = []
+    with app.app_context(), Session(db.engine()) as sess:
+        while len(entries) < 1200:
+            batch = [
+                b"e%d" % (len(entries) + i) for i in range(rng.choice([1, 2, 7, 15, 16, 33, 300]))
+            ]
+            begin_write(sess)
+            append(sess, [NewEntry("test", e) for e in batch[:1]], at=datetime.now(UTC))
+            append(sess, [NewEntry("test", e) for e in batch[1:]], at=datetime.now(UTC))
+            sess.commit()
+            entries += batch
+            stored = driver_query(
+                sess.connection(), "SELECT level, idx, width, hashes FROM ledger_tile"
+            )
+            sess.commit()
+            expected = tiles_from_leaves([leaf(e) for e in entries])
+            assert sorted((t, i, w, bytes(h)) for t, i, w, h in stored) == sorted(
+                (t, i, w, h) for (t, i), w, h in expected
+            ), len(entries)
