@@ -20,6 +20,13 @@ TileId = tuple[int, int]  # (t, i): tile level, index at that level
 MAX_TILE_LEVEL = 63 // HEIGHT  # a 2**63-entry log has levels 0-63
 
 
+# _STARTS[width][r]: where level 4t+r begins in a tile of `width`, in hashes (r = HEIGHT: its
+# length). A table, as a proof looks up about 17 slots.
+_STARTS = [[sum(w >> k for k in range(r)) for r in range(HEIGHT + 1)] for w in range(WIDTH + 1)]
+# _SHAPES[width]: (level above the tile's lowest, position in the tile) of each hash it holds.
+_SHAPES = [tuple((r, at) for r in range(HEIGHT) for at in range(w >> r)) for w in range(WIDTH + 1)]
+
+
 def tile_of(node: NodeId) -> TileId:
     """Return the tile that holds perfect subtree `node`."""
     level, index = node
@@ -34,22 +41,18 @@ def slot(node: NodeId, width: int) -> int | None:
     position = index & ((WIDTH >> r) - 1)
     if position >= width >> r:
         return None
-    return sum(width >> k for k in range(r)) + position
+    return _STARTS[width][r] + position
 
 
 def tile_length(width: int) -> int:
     """Return the byte length of a tile of `width`."""
-    return HASH_SIZE * sum(width >> r for r in range(HEIGHT))
+    return HASH_SIZE * _STARTS[width][HEIGHT]
 
 
 def nodes_of(tile: TileId, width: int) -> list[NodeId]:
     """Return the perfect subtrees a tile of `width` holds, in the order of its hashes."""
     t, i = tile
-    return [
-        (HEIGHT * t + r, (i << (HEIGHT - r)) + position)
-        for r in range(HEIGHT)
-        for position in range(width >> r)
-    ]
+    return [(HEIGHT * t + r, (i << (HEIGHT - r)) + at) for r, at in _SHAPES[width]]
 
 
 def width_at(tile: TileId, size: int) -> int:
@@ -74,7 +77,10 @@ def edge_tiles(size: int) -> list[tuple[TileId, int]]:
 
 def pack(tile: TileId, width: int, hashes: Mapping[NodeId, bytes]) -> bytes:
     """Return the bytes of a tile of `width`, its hashes taken from `hashes`."""
-    return b"".join(hashes[node] for node in nodes_of(tile, width))
+    t, i = tile  # nodes_of, inlined: an append packs the edge tiles every time
+    return b"".join(
+        [hashes[(HEIGHT * t + r, (i << (HEIGHT - r)) + at)] for r, at in _SHAPES[width]]
+    )
 
 
 def unpack(tile: TileId, width: object, data: object) -> dict[NodeId, bytes]:

@@ -215,10 +215,11 @@ def read_nodes(
         cached, wanted = cache.split(wanted)
         if not wanted:
             return cached
-    tiles = read_tiles(sess.connection(), list(dict.fromkeys(map(tile_of, wanted))))
+    located = [(node, tile_of(node)) for node in wanted]
+    tiles = read_tiles(sess.connection(), list(dict.fromkeys(tile for _node, tile in located)))
     found, missing = {}, []
-    for node in wanted:
-        stored = tiles.get(tile_of(node))
+    for node, tile in located:
+        stored = tiles.get(tile)
         at = None if stored is None else slot(node, stored[0])
         if stored is None or at is None:
             missing.append(node)
@@ -250,12 +251,12 @@ def stored_time(conn: Connection, at: datetime) -> Any:
 def append(sess: Session, entries: Sequence[NewEntry], *, at: datetime) -> list[int]:
     """Append `entries` in the caller's transaction and return their indices.
 
-    The caller commits: entries, node hashes and the new size become durable together.
+    The caller commits: entries, tiles and the new size become durable together.
     """
     if not entries:
         return []
-    size, frontier = _locked_head(sess)
-    nodes = dict(frontier)
+    size, edge = _locked_head(sess)
+    nodes = dict(edge)
     conn = sess.connection()
     when = stored_time(conn, at)
     rows = []
@@ -276,10 +277,13 @@ def append(sess: Session, entries: Sequence[NewEntry], *, at: datetime) -> list[
     new_size = size + len(rows)
     driver_query(conn, _WRITE_TILE, _grown_tiles(size, new_size, nodes), many=True)
     driver_query(conn, f"UPDATE ledger_head SET size = ? WHERE id = {HEAD_ID}", [new_size])
-    frontier = {
-        node: nodes[node] for tile, width in edge_tiles(new_size) for node in nodes_of(tile, width)
-    }
-    sess.info[_FRONTIER] = _Frontier(sess.get_transaction(), new_size, frontier)
+    if new_size >> HEIGHT != size >> HEIGHT:  # a tile was completed: keep only the edge's
+        nodes = {
+            node: nodes[node]
+            for tile, width in edge_tiles(new_size)
+            for node in nodes_of(tile, width)
+        }
+    sess.info[_FRONTIER] = _Frontier(sess.get_transaction(), new_size, nodes)
     return list(range(size, new_size))
 
 
