@@ -17,11 +17,11 @@ _ENGINE_KEY = "passport.engine"
 # alone use up to ~90 statement texts on a log of 10^7 entries (one per count of node lookups
 # and leaf blocks); with the rest of the service's statements they would start to evict.
 _PREPARED = 512
-# SQLite's page cache per connection, in KiB (its default is 2 MiB). A proof on a log of 10^6
-# entries touches pages of the node table and the leaf-hash index all over; with 2 MiB the upper
-# B-tree pages kept being evicted and read again. Measured on warmed connections, the sizes
-# taking turns: proof p50 at 10^6 79-84 -> 77-79 µs, unchanged at 10^4. The cache only fills
-# with pages a connection reads.
+# SQLite's page cache per connection, in KiB (its default is 2 MiB). Proofs on a log of 10^6
+# entries touch pages all over the tree's storage; with 2 MiB the upper B-tree pages kept being
+# evicted and read again. Measured on warmed connections, the sizes taking turns: proof p50 at
+# 10^6 79-84 -> 77-79 µs, unchanged at 10^4 (with node rows, before tiles). The cache only
+# fills with pages a connection reads.
 _SQLITE_CACHE_KIB = 16384
 
 

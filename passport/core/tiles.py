@@ -95,6 +95,20 @@ def unpack(tile: TileId, width: object, data: object) -> dict[NodeId, bytes]:
     }
 
 
+def grown_tiles(
+    size: int, new_size: int, hashes: Mapping[NodeId, bytes]
+) -> list[tuple[int, int, int, bytes]]:
+    """Return (t, i, width, bytes) of every tile that growing the log from `size` to
+    `new_size` entries changed: the partial tiles it extended and the tiles it began."""
+    rows, t = [], 0
+    while (before := size >> (HEIGHT * t)) < (after := new_size >> (HEIGHT * t)):
+        for index in range(before >> HEIGHT, ((after - 1) >> HEIGHT) + 1):
+            width = width_at((t, index), new_size)
+            rows.append((t, index, width, pack((t, index), width, hashes)))
+        t += 1
+    return rows
+
+
 def tiles_from_leaves(leaf_hashes: Iterable[bytes]) -> Iterator[tuple[TileId, int, bytes]]:
     """Yield (tile, width, bytes) of every tile of the log with these leaf hashes.
 

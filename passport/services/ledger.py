@@ -20,13 +20,12 @@ from passport.core.tiles import (
     WIDTH,
     TileId,
     edge_tiles,
+    grown_tiles,
     nodes_of,
-    pack,
     slot,
     tile_length,
     tile_of,
     unpack,
-    width_at,
 )
 from passport.db import driver_query, stored_bytes
 from passport.tables import LedgerEntryRow, table_of
@@ -245,7 +244,19 @@ def stored_time(conn: Connection, at: datetime) -> Any:
     """Return `at` as the driver stores it in a `created_at` column (bound once per batch)."""
     column = table_of(LedgerEntryRow).c.created_at
     process = column.type.bind_processor(conn.dialect)
-    return process(at) if process else at
+    if process:
+        return process(at)
+    # sqlite3 would store the text its default adapter makes, `isoformat(" ")`, once per row
+    # (a tenth of a batched append's time); made here once per batch, the same text.
+    return at.isoformat(" ") if conn.dialect.name == "sqlite" else at
+
+
+# A tile is written whole; one at the right edge is rewritten as it fills, and only ever grows.
+_WRITE_TILE = (
+    "INSERT INTO ledger_tile (level, idx, width, hashes) VALUES (?, ?, ?, ?)"
+    " ON CONFLICT (level, idx) DO UPDATE SET width = excluded.width, hashes = excluded.hashes"
+    " WHERE ledger_tile.width < excluded.width"
+)
 
 
 def append(sess: Session, entries: Sequence[NewEntry], *, at: datetime) -> list[int]:
@@ -275,7 +286,7 @@ def append(sess: Session, entries: Sequence[NewEntry], *, at: datetime) -> list[
         rows.append((index, item.kind, item.entry, item.passport_id, when, leaf))
     insert_many(conn, "ledger_entry", ENTRY_COLUMNS, rows)
     new_size = size + len(rows)
-    driver_query(conn, _WRITE_TILE, _grown_tiles(size, new_size, nodes), many=True)
+    driver_query(conn, _WRITE_TILE, grown_tiles(size, new_size, nodes), many=True)
     driver_query(conn, f"UPDATE ledger_head SET size = ? WHERE id = {HEAD_ID}", [new_size])
     if new_size >> HEIGHT != size >> HEIGHT:  # a tile was completed: keep only the edge's
         nodes = {
@@ -285,25 +296,6 @@ def append(sess: Session, entries: Sequence[NewEntry], *, at: datetime) -> list[
         }
     sess.info[_FRONTIER] = _Frontier(sess.get_transaction(), new_size, nodes)
     return list(range(size, new_size))
-
-
-# A tile is written whole; one at the right edge is rewritten as it fills, and only ever grows.
-_WRITE_TILE = (
-    "INSERT INTO ledger_tile (level, idx, width, hashes) VALUES (?, ?, ?, ?)"
-    " ON CONFLICT (level, idx) DO UPDATE SET width = excluded.width, hashes = excluded.hashes"
-    " WHERE ledger_tile.width < excluded.width"
-)
-
-
-def _grown_tiles(size: int, new_size: int, nodes: Mapping[NodeId, bytes]) -> list[Any]:
-    """Return the rows of every tile an append from `size` to `new_size` entries grew."""
-    rows, t = [], 0
-    while (before := size >> (HEIGHT * t)) < (after := new_size >> (HEIGHT * t)):
-        for index in range(before >> HEIGHT, ((after - 1) >> HEIGHT) + 1):
-            width = width_at((t, index), new_size)
-            rows.append((t, index, width, pack((t, index), width, nodes)))
-        t += 1
-    return rows
 
 
 def committed_size(sess: Session) -> int:

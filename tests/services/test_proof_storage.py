@@ -158,3 +158,20 @@ def test_tiles_appended_in_any_batches_are_the_tiles_of_the_log(app: Flask) -> N
             assert sorted((t, i, w, bytes(h)) for t, i, w, h in stored) == sorted(
                 (t, i, w, h) for (t, i), w, h in expected
             ), len(entries)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_entry_times_are_stored_as_sqlite3_would_store_them(app: Flask) -> None:
+    """The ledger formats its time once per batch: the text sqlite3's datetime adapter makes,
+    so rows read back as before, whichever path wrote them."""
+    at = datetime(2026, 11, 22, 13, 5, 7, 250, tzinfo=UTC)
+    with app.app_context(), Session(db.engine()) as sess:
+        begin_write(sess)
+        append(sess, [NewEntry("test", b"a"), NewEntry("test", b"b")], at=at)
+        sess.commit()
+        stored = driver_query(sess.connection(), "SELECT created_at FROM ledger_entry")
+        row = sess.get(ledger.LedgerEntryRow, 1)
+        assert row is not None
+        read_back = row.created_at
+    assert stored == [("2026-11-22 13:05:07.000250+00:00",)] * 2
+    assert read_back.replace(tzinfo=UTC) == at
