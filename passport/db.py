@@ -13,9 +13,9 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, create_engine
 
 _ENGINE_KEY = "passport.engine"
-# Prepared statements kept per connection (sqlite3's default is 128, psycopg's 100). Proofs
-# alone use up to ~90 statement texts on a log of 10^7 entries (one per count of node lookups
-# and leaf blocks); with the rest of the service's statements they would start to evict.
+# Prepared statements kept per connection (sqlite3's default is 128, psycopg's 100): the
+# service's statements with room to spare (proofs use one text per count of tiles they read,
+# at most 16; before tiles, up to ~90 on a log of 10^7 entries).
 _PREPARED = 512
 # SQLite's page cache per connection, in KiB (its default is 2 MiB). Proofs on a log of 10^6
 # entries touch pages all over the tree's storage; with 2 MiB the upper B-tree pages kept being
@@ -50,9 +50,15 @@ def make_engine(url: str) -> Engine:
 
 
 def driver_query(
-    conn: Connection, sql: str, params: Sequence[Any] = (), *, many: bool = False
+    conn: Connection,
+    sql: str,
+    params: Sequence[Any] = (),
+    *,
+    many: bool = False,
+    rowcount: bool = False,
 ) -> Any:
-    """Run one statement on the DB-API cursor, in `conn`'s transaction; return its rows.
+    """Run one statement on the DB-API cursor, in `conn`'s transaction; return its rows (with
+    `rowcount`: how many rows it changed).
 
     For the few statements on the write and proof paths that run per request: through the
     driver they cost a few µs, through SQLAlchemy's execution machinery about 20 µs each.
@@ -64,7 +70,7 @@ def driver_query(
         if "%" in sql:
             raise ValueError("driver_query: '%' in SQL would be read as a placeholder")
         sql = sql.replace("?", "%s")
-    return _on_driver(conn, sql, params, many=many)
+    return _on_driver(conn, sql, params, many=many, rowcount=rowcount)
 
 
 def stored_bytes(value: object) -> bytes:
@@ -78,7 +84,12 @@ def stored_bytes(value: object) -> bytes:
 
 
 def _on_driver(
-    conn: Connection, sql: str, params: Sequence[Any] = (), *, many: bool = False
+    conn: Connection,
+    sql: str,
+    params: Sequence[Any] = (),
+    *,
+    many: bool = False,
+    rowcount: bool = False,
 ) -> Any:
     """Execute on a driver cursor; driver errors come out as SQLAlchemy's, as from `execute`.
 
@@ -92,6 +103,8 @@ def _on_driver(
             cursor.executemany(sql, params)
         else:
             cursor.execute(sql, params)
+        if rowcount:
+            return cursor.rowcount
         return cursor.fetchall() if cursor.description else []
     except conn.dialect.loaded_dbapi.Error as exc:
         lost = conn.dialect.is_disconnect(exc, conn.connection.dbapi_connection, cursor)

@@ -97,14 +97,16 @@ def unpack(tile: TileId, width: object, data: object) -> dict[NodeId, bytes]:
 
 def grown_tiles(
     size: int, new_size: int, hashes: Mapping[NodeId, bytes]
-) -> list[tuple[int, int, int, bytes]]:
-    """Return (t, i, width, bytes) of every tile that growing the log from `size` to
-    `new_size` entries changed: the partial tiles it extended and the tiles it began."""
+) -> list[tuple[TileId, int, int, bytes]]:
+    """Return (tile, old width, new width, bytes) of every tile that growing the log from
+    `size` to `new_size` entries changed: the partial tiles it widened (old width > 0) and the
+    tiles it began (old width 0)."""
     rows, t = [], 0
     while (before := size >> (HEIGHT * t)) < (after := new_size >> (HEIGHT * t)):
         for index in range(before >> HEIGHT, ((after - 1) >> HEIGHT) + 1):
-            width = width_at((t, index), new_size)
-            rows.append((t, index, width, pack((t, index), width, hashes)))
+            tile = (t, index)
+            width = width_at(tile, new_size)
+            rows.append((tile, width_at(tile, size), width, pack(tile, width, hashes)))
         t += 1
     return rows
 

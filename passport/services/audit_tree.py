@@ -121,9 +121,8 @@ class UpperTree:
         )
         if failure is not None:
             raise AuditFailed(f"entry {failure[0]}: {failure[1]}", failure[0])
-        # Any tile at or past each level's edge at `size`: it may only be as wide as the head
-        # (read again, as the log may have grown since `size`) allows.
-        head = committed_size(sess)
+        # Any tile at or past each level's edge at `size` may only be as wide as the head allows,
+        # read after the tiles (they and the head commit together): the log may be growing.
         edges = " OR ".join(
             f"(level = {t} AND (idx < 0 OR idx >= {(size >> (HEIGHT * t)) >> HEIGHT}))"
             for t in range(MAX_TILE_LEVEL + 1)
@@ -133,13 +132,21 @@ class UpperTree:
             f"SELECT level, idx, width FROM ledger_tile WHERE level < 0 OR level > {MAX_TILE_LEVEL}"
             f" OR {edges}",
         )
-        stray = [
-            (t, i)
-            for t, i, width in beyond
-            if not (0 <= t <= MAX_TILE_LEVEL and i >= 0 and 0 < width <= width_at((t, i), head))
-        ]
+        head = committed_size(sess)
+        stray = sorted(
+            ((t, i) for t, i, width in beyond if not _fits(t, i, width, head)),
+            key=lambda tile: [v if type(v) is int else -1 for v in tile],  # malformed first
+        )
         if stray:
-            raise AuditFailed(f"{len(stray)} stored tiles lie outside the tree, first {min(stray)}")
+            raise AuditFailed(f"{len(stray)} stored tiles lie outside the tree, first {stray[0]}")
+
+
+def _fits(t: object, i: object, width: object, head: int) -> bool:
+    """Whether a stored tile's key and width fit a log of `head` entries (a tampered SQLite
+    file may hold TEXT or a REAL in any column)."""
+    if type(t) is not int or type(i) is not int or type(width) is not int:
+        return False
+    return 0 <= t <= MAX_TILE_LEVEL and i >= 0 and 0 < width <= width_at((t, i), head)
 
 
 def compare_tiles(

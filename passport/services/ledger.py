@@ -251,11 +251,10 @@ def stored_time(conn: Connection, at: datetime) -> Any:
     return at.isoformat(" ") if conn.dialect.name == "sqlite" else at
 
 
-# A tile is written whole; one at the right edge is rewritten as it fills, and only ever grows.
-_WRITE_TILE = (
-    "INSERT INTO ledger_tile (level, idx, width, hashes) VALUES (?, ?, ?, ?)"
-    " ON CONFLICT (level, idx) DO UPDATE SET width = excluded.width, hashes = excluded.hashes"
-    " WHERE ledger_tile.width < excluded.width"
+# A tile is written whole: inserted when the log reaches it, rewritten wider as it fills. The
+# width it had must still be stored: a tile planted or changed under the log fails the append.
+_WIDEN_TILE = (
+    "UPDATE ledger_tile SET width = ?, hashes = ? WHERE level = ? AND idx = ? AND width = ?"
 )
 
 
@@ -286,7 +285,14 @@ def append(sess: Session, entries: Sequence[NewEntry], *, at: datetime) -> list[
         rows.append((index, item.kind, item.entry, item.passport_id, when, leaf))
     insert_many(conn, "ledger_entry", ENTRY_COLUMNS, rows)
     new_size = size + len(rows)
-    driver_query(conn, _WRITE_TILE, grown_tiles(size, new_size, nodes), many=True)
+    begun = []
+    for (t, i), old, width, data in grown_tiles(size, new_size, nodes):
+        if not old:
+            begun.append((t, i, width, data))
+        elif driver_query(conn, _WIDEN_TILE, [width, data, t, i, old], rowcount=True) != 1:
+            raise LedgerInconsistent(f"stored tile {(t, i)} is not as the log left it")
+    if begun:
+        insert_many(conn, "ledger_tile", ("level", "idx", "width", "hashes"), begun)
     driver_query(conn, f"UPDATE ledger_head SET size = ? WHERE id = {HEAD_ID}", [new_size])
     if new_size >> HEIGHT != size >> HEIGHT:  # a tile was completed: keep only the edge's
         nodes = {

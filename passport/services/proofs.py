@@ -65,7 +65,7 @@ def inclusion(sess: Session, index: int, tree_size: int | None = None) -> Inclus
         )
     cache = ensure_committed(sess, size)
     plan = inclusion_plan(index, size)
-    # The leaf and the proof's low siblings share one block of entries: one read for all.
+    # The leaf and its siblings lie in a few tiles (one per 4 levels): one statement reads all.
     found = read_nodes(sess, [(0, index), *(node for group in plan for node in group)], cache)
     hashes = [
         found[group[0]] if len(group) == 1 else fold([found[node] for node in group])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from tests.conftest import bearer, correct, example
 
 @pytest.fixture
 def populated(app: Flask, client: FlaskClient, make_org: Any) -> dict[str, Any]:
-    """A log of 16 entries (a stored level-4 node): keys, passports, a correction, checkpoints."""
+    """A log of 16 entries (one full tile): keys, passports, a correction, checkpoints."""
     maker = make_org("maker", "manufacturer")
     make_org("fixer", "repairer")
     rows = [example("textile") for _ in range(8)] + [example("mattress") for _ in range(4)]
@@ -209,17 +210,21 @@ def _tile(app: Flask, t: int, i: int) -> bytes:
         )
 
 
+def _flip_tile(app: Flask, t: int, i: int, at: int) -> None:
+    changed = flip(_tile(app, t, i), at)
+    sql(
+        app, "UPDATE ledger_tile SET hashes = :h WHERE level = :t AND idx = :i", h=changed, t=t, i=i
+    )
+
+
 @tamper("node hash", "entry 0: stored tile (1, 0): node (4, 0)")
 def _node(app: Flask) -> None:
-    # 16 entries: tile (1, 0) holds one hash, of the subtree (4, 0) over all of them.
-    changed = flip(_tile(app, 1, 0), 7)
-    sql(app, "UPDATE ledger_tile SET hashes = :h WHERE level = 1 AND idx = 0", h=changed)
+    _flip_tile(app, 1, 0, 7)  # 16 entries: tile (1, 0) holds one hash, of subtree (4, 0)
 
 
 @tamper("leaf hash in a tile", "entry 5: stored tile (0, 0): node (0, 5)")
 def _tile_leaf(app: Flask) -> None:
-    changed = flip(_tile(app, 0, 0), 5 * 32)  # tile (0, 0): 16 leaf hashes first
-    sql(app, "UPDATE ledger_tile SET hashes = :h WHERE level = 0 AND idx = 0", h=changed)
+    _flip_tile(app, 0, 0, 5 * 32)  # tile (0, 0): its 16 leaf hashes first
 
 
 @tamper("tile beyond the log", "1 stored tiles lie outside the tree, first (0, 1)")
@@ -436,3 +441,47 @@ def test_entries_appended_during_an_audit_are_not_extra_rows(
     with app.app_context(), Session(db.engine()) as sess, pytest.raises(AuditFailed) as caught:
         _check_head(sess, size)
     assert f"the log head says {size} entries but {size + 1} are stored" in caught.value.detail
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("column", ["level", "idx", "width"])
+def test_a_tile_with_a_malformed_key_or_width_fails_the_audit(
+    app: Flask, runner: FlaskCliRunner, populated: dict[str, Any], column: str
+) -> None:
+    """SQLite keeps TEXT in an INTEGER column: the audit names it instead of crashing."""
+    values = {"level": 0, "idx": 9, "width": 1, column: "'x'"}
+    sql(
+        app,
+        "INSERT INTO ledger_tile VALUES ({level}, {idx}, {width}, :h)".format(**values),
+        h=b"\x00" * 32,
+    )
+    result = run_audit(runner)
+    assert result.exit_code == 1, result.output
+    assert "1 stored tiles lie outside the tree" in result.output, result.output
+
+
+def test_the_audit_of_a_growing_log_passes(
+    app: Flask, runner: FlaskCliRunner, populated: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Entries committed while the audit looks for tiles past the log widen the edge tiles;
+    on PostgreSQL it sees them (a statement sees what committed before it), so it must bound
+    them by the head it reads after them, not before."""
+    from sqlmodel import Session
+
+    from passport.services import audit_tree
+    from passport.services.ledger import NewEntry, append, begin_write
+
+    real = audit_tree.driver_query
+
+    def grow_first(conn: Any, statement: str, *args: Any, **options: Any) -> Any:
+        if "FROM ledger_tile WHERE level < 0" in statement:
+            with Session(db.engine_of(app)) as sess:
+                begin_write(sess)
+                late = [NewEntry("test", b"late %d" % i) for i in range(5)]
+                append(sess, late, at=datetime.now(UTC))
+                sess.commit()
+        return real(conn, statement, *args, **options)
+
+    monkeypatch.setattr(audit_tree, "driver_query", grow_first)
+    result = run_audit(runner)
+    assert result.exit_code == 0, result.output

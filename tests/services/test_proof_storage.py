@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from passport import db
 from passport.core.errors import LedgerInconsistent
-from passport.core.tiles import tiles_from_leaves
+from passport.core.tiles import tile_length, tiles_from_leaves
 from passport.db import driver_query
 from passport.services import ledger, proofs
 from passport.services.ledger import NewEntry, append, begin_write
@@ -132,24 +132,28 @@ def test_driver_errors_come_out_as_sqlalchemy_errors(app: Flask) -> None:
                 driver_query(conn, "SELECT 5 % 2")
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_tiles_appended_in_any_batches_are_the_tiles_of_the_log(app: Flask) -> None:
-    """Batches that end anywhere in a tile, or span several, rewrite the edge tiles so that
-    the stored tiles are exactly those built from the whole log at once, at every step."""
+    """Batches that end anywhere in a tile, or span several, several to a transaction (as the
+    sequencer's jobs), some rolled back in a savepoint, rewrite the edge tiles so that the
+    stored tiles are exactly those built from the whole log at once, after every commit."""
     import random
 
     rng = random.Random(5)
     entries: list[bytes] = []
     with app.app_context(), Session(db.engine()) as sess:
         while len(entries) < 1200:
-            batch = [
-                b"e%d" % (len(entries) + i) for i in range(rng.choice([1, 2, 7, 15, 16, 33, 300]))
-            ]
             begin_write(sess)
-            append(sess, [NewEntry("test", e) for e in batch[:1]], at=datetime.now(UTC))
-            append(sess, [NewEntry("test", e) for e in batch[1:]], at=datetime.now(UTC))
+            for _job in range(rng.choice([1, 3, 16])):
+                batch = [b"e%d" % (len(entries) + i) for i in range(rng.choice([1, 2, 7, 15, 33]))]
+                undone = rng.random() < 0.2
+                savepoint = sess.begin_nested()
+                append(sess, [NewEntry("test", e) for e in batch], at=datetime.now(UTC))
+                if undone:
+                    savepoint.rollback()  # the kept edge is forgotten; the next job reads again
+                else:
+                    savepoint.commit()
+                    entries += batch
             sess.commit()
-            entries += batch
             stored = driver_query(
                 sess.connection(), "SELECT level, idx, width, hashes FROM ledger_tile"
             )
@@ -158,6 +162,25 @@ def test_tiles_appended_in_any_batches_are_the_tiles_of_the_log(app: Flask) -> N
             assert sorted((t, i, w, bytes(h)) for t, i, w, h in stored) == sorted(
                 (t, i, w, h) for (t, i), w, h in expected
             ), len(entries)
+
+
+def test_an_append_over_a_planted_tile_fails_and_writes_nothing(
+    app: Flask, log: list[bytes]
+) -> None:
+    """A tile stored where the log has not reached yet is never taken over by the log."""
+    from sqlalchemy.exc import IntegrityError
+
+    planted = b"\x07" * tile_length(16)
+    with app.app_context(), db.engine().begin() as conn:  # where entries 112-127 will go
+        conn.execute(text("INSERT INTO ledger_tile VALUES (0, 7, 16, :h)"), {"h": planted})
+    with app.app_context(), Session(db.engine()) as sess:
+        begin_write(sess)
+        with pytest.raises(IntegrityError):
+            append(
+                sess, [NewEntry("test", b"late %d" % i) for i in range(30)], at=datetime.now(UTC)
+            )
+        sess.rollback()
+        assert ledger.committed_size(sess) == SIZE
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

@@ -51,7 +51,10 @@ def upgrade() -> None:
         sa.column("width"),
         sa.column("hashes", sa.LargeBinary),
     )
-    leaves = op.get_bind().execute(sa.text("SELECT leaf_hash FROM ledger_entry ORDER BY idx"))
+    # stream_results: a server-side cursor on PostgreSQL, whose driver would otherwise fetch
+    # every row at once (sqlite3 reads row by row anyway).
+    read = sa.text("SELECT leaf_hash FROM ledger_entry ORDER BY idx")
+    leaves = op.get_bind().execute(read.execution_options(stream_results=True))
     rows: list[dict[str, object]] = []
     for (t, index), width, data in tiles.tiles_from_leaves(bytes(r[0]) for r in leaves):
         rows.append({"level": t, "idx": index, "width": width, "hashes": data})
