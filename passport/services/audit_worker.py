@@ -2,7 +2,7 @@
 
 Each worker process opens its own connection and checks the entries [start, end) of a range
 of RANGE entries aligned on a multiple of RANGE: contiguous indices, canonical form, every
-signature with key validity by log position, the stored leaf and node hashes inside the
+signature with key validity by log position, the stored leaf hashes and the tiles inside the
 range, that the history rows served for those entries are the logged bytes and chain
 correctly to the versions before them, and that every restricted credential served with
 them is bound by a digest its logged public credential carries. It returns only the range's
