@@ -44,6 +44,12 @@ def slot(node: NodeId, width: int) -> int | None:
     return _STARTS[width][r] + position
 
 
+def hash_in(node: NodeId, width: int, data: bytes) -> bytes | None:
+    """Return `node`'s hash from the bytes of its tile of `width`, or None if it lacks it."""
+    at = slot(node, width)
+    return None if at is None else data[at * HASH_SIZE : (at + 1) * HASH_SIZE]
+
+
 def tile_length(width: int) -> int:
     """Return the byte length of a tile of `width`."""
     return HASH_SIZE * _STARTS[width][HEIGHT]

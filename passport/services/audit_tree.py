@@ -10,9 +10,17 @@ from sqlalchemy import Connection
 from sqlmodel import Session, col, select
 
 from passport.core.errors import LedgerInconsistent, PassportError
-from passport.core.merkle import EMPTY_ROOT, HASH_SIZE, fold, node_hash
+from passport.core.merkle import EMPTY_ROOT, fold, node_hash
 from passport.core.note import Checkpoint, open_checkpoint
-from passport.core.tiles import HEIGHT, MAX_TILE_LEVEL, WIDTH, TileId, nodes_of, slot, width_at
+from passport.core.tiles import (
+    HEIGHT,
+    MAX_TILE_LEVEL,
+    WIDTH,
+    TileId,
+    hash_in,
+    nodes_of,
+    width_at,
+)
 from passport.db import driver_query
 from passport.services.ledger import committed_size, read_tiles
 from passport.services.logkey import LogKey, read_witness
@@ -107,15 +115,12 @@ class UpperTree:
         """The tiles above the ranges (tile level 2 and up) hold these hashes, and no tile lies
         outside the tree: past the log's head, or wider than the head allows."""
         conn = sess.connection()
-        expected = []
-        for t in range(self.base // HEIGHT, MAX_TILE_LEVEL + 1):
-            below = HEIGHT * t - self.base  # this tile level's lowest level, from the base
-            if below >= len(self.levels):
-                break
-            complete = len(self.levels[below])
-            expected += [
-                ((t, i), min(WIDTH, complete - WIDTH * i)) for i in range(-(-complete // WIDTH))
-            ]
+        tiles = [
+            (t, i)
+            for t in range(self.base // HEIGHT, MAX_TILE_LEVEL + 1)
+            for i in range(((size >> (HEIGHT * t)) + WIDTH - 1) >> HEIGHT)
+        ]  # every tile of tile level 2 and up in a log of `size` entries
+        expected = [(tile, width_at(tile, size)) for tile in tiles]
         failure = compare_tiles(
             conn, expected, lambda level, index: self.levels[level - self.base][index]
         )
@@ -165,8 +170,7 @@ def compare_tiles(
             wrong.append((i << (HEIGHT * (t + 1)), f"stored tile {tile} is missing or malformed"))
             continue
         for level, index in nodes_of(tile, width):
-            at = HASH_SIZE * (slot((level, index), found[0]) or 0)  # present: found is as wide
-            if found[1][at : at + HASH_SIZE] != hash_of(level, index):
+            if hash_in((level, index), *found) != hash_of(level, index):
                 problem = f"stored tile {tile}: node ({level}, {index}) does not match the entries"
                 wrong.append((index << level, problem))
                 break

@@ -14,15 +14,15 @@ from sqlalchemy import Connection, Engine, event
 from sqlmodel import Session
 
 from passport.core.errors import InvalidInput, LedgerInconsistent, NotFound
-from passport.core.merkle import HASH_SIZE, leaf_hash, node_hash
+from passport.core.merkle import leaf_hash, node_hash
 from passport.core.tiles import (
     HEIGHT,
     WIDTH,
     TileId,
     edge_tiles,
     grown_tiles,
+    hash_in,
     nodes_of,
-    slot,
     tile_length,
     tile_of,
     unpack,
@@ -219,11 +219,11 @@ def read_nodes(
     found, missing = {}, []
     for node, tile in located:
         stored = tiles.get(tile)
-        at = None if stored is None else slot(node, stored[0])
-        if stored is None or at is None:
+        digest = None if stored is None else hash_in(node, *stored)
+        if digest is None:
             missing.append(node)
         else:
-            found[node] = stored[1][at * HASH_SIZE : (at + 1) * HASH_SIZE]
+            found[node] = digest
     if missing:
         raise LedgerInconsistent(f"stored node hashes missing or malformed: {missing[:4]}")
     if cache is not None:

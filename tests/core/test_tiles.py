@@ -9,6 +9,7 @@ from passport.core.tiles import (
     HEIGHT,
     WIDTH,
     edge_tiles,
+    hash_in,
     nodes_of,
     pack,
     slot,
@@ -75,3 +76,11 @@ def test_malformed_tiles_hold_nothing() -> None:
     assert unpack(tile, 17, b"\x01" * tile_length(16)) == {}
     assert unpack(tile, "3", data) == {}  # TEXT where SQLite should hold an integer
     assert unpack(tile, 3, bytearray(data)) == {}
+
+
+def test_hash_in_reads_a_node_at_its_slot_or_nothing() -> None:
+    tile = (1, 2)
+    hashes = {node: bytes([n]) * 32 for n, node in enumerate(nodes_of(tile, 5))}
+    data = pack(tile, 5, hashes)
+    assert all(hash_in(node, 5, data) == digest for node, digest in hashes.items())
+    assert hash_in((4, (2 << 4) + 5), 5, data) is None  # the sixth subtree: not in a width of 5
