@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+from flask import Flask
 
 DEFAULT_BASE_URL = "http://127.0.0.1:5000"
 
@@ -25,3 +28,31 @@ def from_environment(
         "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
         "BULK_MAX_ROWS": 10_000,
     }
+
+
+def passphrase_warning(app: Flask) -> str | None:
+    """Return the loud warning due when keys are encrypted with a generated passphrase."""
+    path = app.config.get("DPP_GENERATED_PASSPHRASE_FILE")
+    if path is None:
+        return None
+    return (
+        f"\n*** WARNING: DPP_KEY_PASSPHRASE is not set; the signing keys are encrypted with a "
+        f"passphrase kept in {path}.\n*** Anyone who can read that file can sign as your "
+        f"organisations. Set DPP_KEY_PASSPHRASE (and DPP_ENV=production) for real use.\n"
+    )
+
+
+def key_passphrase(app: Flask) -> bytes:
+    """Return the key passphrase; outside production, invent one into the instance folder."""
+    given: str | None = app.config["DPP_KEY_PASSPHRASE"]
+    if given:
+        return given.encode()
+    if app.config["DPP_ENV"] == "production":
+        raise RuntimeError("DPP_KEY_PASSPHRASE must be set in production")
+    path = Path(app.instance_path) / "key-passphrase"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(32))
+    app.config["DPP_GENERATED_PASSPHRASE_FILE"] = str(path)
+    return path.read_text().strip().encode()

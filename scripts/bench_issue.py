@@ -18,12 +18,13 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlmodel import Session
 
-from passport import create_app, db
+from passport import create_app
+from passport.instance import initialise
 from passport.services.context import SCHEMAS_DIR, ServiceContext
-from passport.services.issuing import issue_passports
-from passport.services.orgs import create_organisation
-from passport.services.tokens import Caller
-from passport.setup import initialise
+from passport.services.orgs.organisations import create_organisation
+from passport.services.orgs.tokens import Caller
+from passport.services.passports.issue import issue_passports
+from passport.store import db
 
 
 def bare_sign_rate(count: int) -> float:

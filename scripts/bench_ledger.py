@@ -29,10 +29,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from sqlalchemy import text
 from sqlmodel import Session
 
-from passport import create_app, db
-from passport.core.merkle import leaf_hash, node_hash
-from passport.services import ledger, proofs
-from passport.services.ledger import (
+from passport import create_app
+from passport.core.log.merkle import leaf_hash, node_hash
+from passport.instance import initialise
+from passport.services.ledger import log as ledger
+from passport.services.ledger import proofs
+from passport.services.ledger.log import (
     ENTRY_COLUMNS,
     NewEntry,
     append,
@@ -40,7 +42,7 @@ from passport.services.ledger import (
     insert_many,
     stored_time,
 )
-from passport.setup import initialise
+from passport.store import db
 
 AT = datetime(2026, 11, 22, tzinfo=UTC)
 
@@ -171,12 +173,12 @@ def bench_audit(folder: Path, count: int) -> None:
     """Print `dpp audit` entries/s against bare Ed25519 verify/s x cores, both modes."""
     import json
 
-    from passport.services.audit import audit
     from passport.services.context import SCHEMAS_DIR
-    from passport.services.issuing import issue_passports
-    from passport.services.orgs import create_organisation
-    from passport.services.publisher import Publisher
-    from passport.services.tokens import Caller
+    from passport.services.ledger.audit.run import audit
+    from passport.services.ledger.publisher import Publisher
+    from passport.services.orgs.organisations import create_organisation
+    from passport.services.orgs.tokens import Caller
+    from passport.services.passports.issue import issue_passports
 
     app = make_app(folder, "audit.db")
     body = json.loads((SCHEMAS_DIR / "examples" / "textile.json").read_text())
@@ -262,10 +264,14 @@ def audit_floor(sess: Session) -> tuple[float, float]:
     """
     import orjson
 
-    from passport.core.canonical import sorted_json
-    from passport.core.dataintegrity import hash_data, proof_configuration, unsecured_document
-    from passport.core.multibase import decode_signature
-    from passport.services.audit import _key_history
+    from passport.core.signing.canonical import sorted_json
+    from passport.core.signing.dataintegrity import (
+        hash_data,
+        proof_configuration,
+        unsecured_document,
+    )
+    from passport.core.signing.multibase import decode_signature
+    from passport.services.ledger.audit.run import _key_history
 
     keys = _key_history(sess)
     rows = sess.execute(
@@ -323,9 +329,9 @@ def bench_peer(
         return
     import random
 
-    from passport.core.merkle import root as merkle_root
-    from passport.services.ledger import StoredNodes
-    from passport.services.sequencer import Sequencer
+    from passport.core.log.merkle import root as merkle_root
+    from passport.services.ledger.log import StoredNodes
+    from passport.services.ledger.sequencer import Sequencer
 
     print("4. pymerkle 7 (SqliteTree, its defaults) on the same workloads:")
     # a. Part 1's workload: the same entries in the same batches, one commit per batch.

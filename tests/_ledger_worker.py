@@ -141,14 +141,15 @@ def main() -> None:
 
     from sqlmodel import Session
 
-    from passport import create_app, db
+    from passport import create_app
+    from passport.instance import check_startup, initialise
     from passport.services.context import SCHEMAS_DIR, ServiceContext
-    from passport.services.history import signer_for
-    from passport.services.issuing import issue_passports
-    from passport.services.orgs import get_organisation
-    from passport.services.publisher import Publisher
-    from passport.services.tokens import Caller
-    from passport.setup import check_startup, initialise
+    from passport.services.ledger.publisher import Publisher
+    from passport.services.orgs.organisations import get_organisation
+    from passport.services.orgs.tokens import Caller
+    from passport.services.passports.history import signer_for
+    from passport.services.passports.issue import issue_passports
+    from passport.store import db
 
     rng = random.Random(args.seed)
     bodies = [

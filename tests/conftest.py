@@ -14,8 +14,9 @@ from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import create_engine, text
 
-from passport import create_app, db
-from passport.setup import initialise
+from passport import create_app
+from passport.instance import initialise
+from passport.store import db
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "schemas" / "examples"

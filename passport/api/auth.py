@@ -8,9 +8,9 @@ from typing import Any, TypeVar
 
 from flask import g, request
 
-from passport import db
 from passport.core.errors import Unauthenticated
-from passport.services.tokens import Caller, authenticate
+from passport.services.orgs.tokens import Caller, authenticate
+from passport.store import db
 
 
 def optional_caller() -> Caller | None:

@@ -9,8 +9,8 @@ from flask import Request
 
 from passport.api.schemas import PassportIn
 from passport.core.errors import InvalidInput
-from passport.services.bulk import BulkRows, csv_rows
 from passport.services.context import ServiceContext
+from passport.services.passports.bulk import BulkRows, csv_rows
 
 BULK_REQUEST_BODY: dict[str, Any] = {
     "required": True,

@@ -10,12 +10,12 @@ from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from passport import db
 from passport.api.auth import authenticated, required_caller
-from passport.core.access import Role
 from passport.core.errors import Forbidden
-from passport.services import proofs
-from passport.services.ledger import entry_bytes_at
+from passport.core.product.access import Role
+from passport.services.ledger import proofs
+from passport.services.ledger.log import entry_bytes_at
+from passport.store import db
 
 blp = Blueprint("ledger", __name__, url_prefix="/ledger", description="The tamper-evident log")
 audit_blp = Blueprint(

@@ -10,20 +10,22 @@ from flask import Response, current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from passport import db
 from passport.api.auth import authenticated, optional_caller, required_caller
 from passport.api.bulk import BULK_REQUEST_BODY, read_bulk_rows
 from passport.api.ledger import b64
 from passport.api.schemas import BulkOut, BundleOut, CorrectionIn, PassportIn, PassportOut, WaitArgs
-from passport.core.canonical import canonicalize
 from passport.core.errors import Conflict
-from passport.services import issuing, passports, proofs
-from passport.services.bundle import build_bundle
+from passport.core.signing.canonical import canonicalize
 from passport.services.context import ServiceContext
-from passport.services.history import PassportView
-from passport.services.idempotency import Idempotency, Remember, remembering, replay
-from passport.services.publisher import Publisher
-from passport.services.tokens import Caller
+from passport.services.ledger import proofs
+from passport.services.ledger.publisher import Publisher
+from passport.services.orgs.tokens import Caller
+from passport.services.passports import issue as issuing
+from passport.services.passports import read as passports
+from passport.services.passports.bundle import build_bundle
+from passport.services.passports.history import PassportView
+from passport.services.passports.idempotency import Idempotency, Remember, remembering, replay
+from passport.store import db
 
 blp = Blueprint(
     "passports", __name__, url_prefix="/api/v1", description="Digital product passports"

@@ -11,7 +11,7 @@ from flask import Response, current_app, json
 from werkzeug.exceptions import HTTPException
 
 from passport.core import errors as domain
-from passport.services.issuing import BulkRejected
+from passport.services.passports.issue import BulkRejected
 
 MEDIA_TYPE = "application/problem+json"
 log = logging.getLogger(__name__)

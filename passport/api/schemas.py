@@ -6,7 +6,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from passport.api.ledger import InclusionOut
-from passport.core.gs1 import Granularity
+from passport.core.product.gs1 import Granularity
 
 CATEGORIES = ("textile", "mattress")
 

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from passport.core.product import ProductRules
-from passport.services.keystore import KeyStore
-from passport.services.sequencer import Sequencer
+from passport.core.product.rules import ProductRules
+from passport.services.ledger.sequencer import Sequencer
+from passport.store.keystore import KeyStore
 
 SCHEMAS_DIR = Path(__file__).resolve().parents[2] / "schemas"
 CATEGORIES = ("textile", "mattress")

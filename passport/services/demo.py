@@ -9,9 +9,9 @@ from sqlmodel import Session
 
 from passport.core.errors import NotFound
 from passport.services.context import SCHEMAS_DIR, ServiceContext
-from passport.services.issuing import issue_passports
-from passport.services.orgs import create_organisation, get_organisation
-from passport.services.tokens import Caller, create_token
+from passport.services.orgs.organisations import create_organisation, get_organisation
+from passport.services.orgs.tokens import Caller, create_token
+from passport.services.passports.issue import issue_passports
 
 DEMO_ORGS = [
     ("twentse-weverij", "Twentse Weverij (demo)", ["manufacturer"], "Overijssel", "Enschede"),

@@ -8,10 +8,10 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app
 
-from passport import db
-from passport.core.did import did_document, did_web
+from passport.core.signing.did import did_document, did_web
 from passport.services.context import SCHEMAS_DIR
-from passport.services.orgs import get_organisation, published_keys
+from passport.services.orgs.organisations import get_organisation, published_keys
+from passport.store import db
 
 bp = Blueprint("public", __name__)
 _CONTEXT_FILE = SCHEMAS_DIR / "contexts" / "dpp-v1.jsonld"
@@ -47,7 +47,7 @@ def _read(path: Path) -> str:
 
 def _problem_types() -> dict[str, tuple[str, str]]:
     from passport.core import errors
-    from passport.services.issuing import BulkRejected
+    from passport.services.passports.issue import BulkRejected
 
     found: dict[str, tuple[str, str]] = {}
     pending: list[type[errors.PassportError]] = [errors.PassportError]

@@ -14,8 +14,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from passport import db
-from passport.tables import HistoryEntryRow, PassportRow, RestrictedCredentialRow
+from passport.store import db
+from passport.store.tables import HistoryEntryRow, PassportRow, RestrictedCredentialRow
 from tests.conftest import EXAMPLES, bearer, example
 
 BULK = "/api/v1/passports:bulk"

@@ -15,8 +15,8 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from passport.cli_ledger import verify_command
-from passport.core.bundle import BundleInvalid, verify_bundle, verify_bundle_bytes
+from passport.cli.ledger import verify_command
+from passport.core.product.bundle import BundleInvalid, verify_bundle, verify_bundle_bytes
 from tests.conftest import bearer, example
 
 
@@ -64,7 +64,7 @@ def test_bundles_verify_offline(bundled: dict[str, Any], tmp_path: Path) -> None
 def test_wrong_log_key_fails_at_the_checkpoint(bundled: dict[str, Any], tmp_path: Path) -> None:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from passport.core.note import verifier_key
+    from passport.core.log.note import verifier_key
 
     other = Ed25519PrivateKey.generate().public_key().public_bytes_raw()
     path = tmp_path / "bundle.json"

@@ -13,8 +13,9 @@ from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import positive_data_acceptance
 
-from passport import create_app, db
-from passport.setup import initialise
+from passport import create_app
+from passport.instance import initialise
+from passport.store import db
 from tests.conftest import ROOT, bearer, example
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from passport.core.ed25519 import check_public_key, load_public_key, public_key_bytes
 from passport.core.errors import InvalidKey
+from passport.core.signing.ed25519 import check_public_key, load_public_key, public_key_bytes
 
 REJECTED_FLAGS = {"low_order_A", "non_canonical_A"}
 

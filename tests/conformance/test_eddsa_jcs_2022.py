@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from passport.core.canonical import canonicalize
-from passport.core.dataintegrity import (
+from passport.core.signing.canonical import canonicalize
+from passport.core.signing.dataintegrity import (
     VerifiedCredential,
     hash_data,
     proof_configuration,
@@ -20,8 +20,12 @@ from passport.core.dataintegrity import (
     unsecured_document,
     verify_credential,
 )
-from passport.core.ed25519 import public_key_bytes
-from passport.core.multibase import decode_multikey, decode_private_multikey, decode_signature
+from passport.core.signing.ed25519 import public_key_bytes
+from passport.core.signing.multibase import (
+    decode_multikey,
+    decode_private_multikey,
+    decode_signature,
+)
 
 
 @pytest.fixture(scope="module")

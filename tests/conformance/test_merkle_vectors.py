@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from passport.core.errors import LedgerInconsistent
-from passport.core.merkle import (
+from passport.core.log.merkle import (
     EMPTY_ROOT,
     MemoryTree,
     consistency_proof,

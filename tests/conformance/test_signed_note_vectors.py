@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from passport.core.errors import SignatureInvalid
-from passport.core.note import (
+from passport.core.log.note import (
     EM_DASH,
     key_id,
     parse_signer_key,

@@ -11,8 +11,8 @@ import rfc8785
 from hypothesis import given
 from hypothesis import strategies as st
 
-from passport.core.canonical import canonicalize, sha256_digest_sri
 from passport.core.errors import InvalidInput
+from passport.core.signing.canonical import canonicalize, sha256_digest_sri
 
 SAFE = 2**53 - 1
 TRICKY_CHARS = "\x00\x01\x08\t\n\x0b\x0c\r\x1f\x7f\x80\u2028\u2029/\\\"'<>&é€\ud800\udfff\U0001f600"

@@ -11,10 +11,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given
 from hypothesis import strategies as st
 
-from passport.core.dataintegrity import VerifiedCredential, sign_credential, verify_credential
-from passport.core.ed25519 import public_key_bytes
 from passport.core.errors import InvalidInput, InvalidKey, NotFound, PassportError, SignatureInvalid
-from passport.core.multibase import (
+from passport.core.signing.dataintegrity import (
+    VerifiedCredential,
+    sign_credential,
+    verify_credential,
+)
+from passport.core.signing.ed25519 import public_key_bytes
+from passport.core.signing.multibase import (
     b58decode,
     b58encode,
     decode_multikey,

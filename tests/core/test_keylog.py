@@ -8,8 +8,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from passport.core.errors import LedgerInconsistent, SignatureInvalid
-from passport.core.keylog import KeyHistory, key_entry
-from passport.core.kinds import EntryKind
+from passport.core.log.keylog import KeyHistory, key_entry
+from passport.core.log.kinds import EntryKind
 
 DID = "did:web:dpp.example.nl:orgs:maker"
 METHOD = f"{DID}#key-1"

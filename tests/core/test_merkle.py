@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from passport.core.errors import LedgerInconsistent
-from passport.core.merkle import (
+from passport.core.log.merkle import (
     EMPTY_ROOT,
     MemoryTree,
     NodeId,

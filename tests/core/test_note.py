@@ -18,7 +18,7 @@ from passport.core.errors import (
     PassportError,
     SignatureInvalid,
 )
-from passport.core.note import (
+from passport.core.log.note import (
     MAX_NOTE,
     MAX_SIGNATURES,
     Checkpoint,

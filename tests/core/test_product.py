@@ -15,9 +15,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from passport.core.access import Tier
 from passport.core.errors import InvalidInput
-from passport.core.product import ProductRules
+from passport.core.product.access import Tier
+from passport.core.product.rules import ProductRules
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 CATEGORIES = ("textile", "mattress")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from passport.core.tiles import (
+from passport.core.log.tiles import (
     HEIGHT,
     WIDTH,
     edge_tiles,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +13,7 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import text
 from sqlmodel import SQLModel
 
-from passport import db
+from passport.store import db
 from tests.conftest import bearer, correct, example
 
 
@@ -282,8 +281,8 @@ def test_kept_responses_are_read_page_by_page(
 ) -> None:
     from sqlmodel import Session
 
-    from passport.services import audit_responses
-    from passport.services.audit_tree import AuditFailed
+    from passport.services.ledger.audit import responses as audit_responses
+    from passport.services.ledger.audit.tree import AuditFailed
 
     monkeypatch.setattr(audit_responses, "PAGE", 1)  # three pages, and the bulk one in twelve
     base_url = app.extensions["passport.services"].base_url
@@ -374,39 +373,11 @@ def test_audit_passes_after_key_rotation(
     assert result.exit_code == 0, result.output
 
 
-def test_backfill_logs_what_predates_the_ledger(
-    app: Flask, runner: FlaskCliRunner, populated: dict[str, Any]
-) -> None:
-    """A database from before the ledger (rows, no log) gets every key and version logged."""
-    for statement in (
-        "UPDATE history_entry SET ledger_index = NULL",
-        "DELETE FROM checkpoint",
-        "DELETE FROM ledger_tile",
-        "DELETE FROM ledger_entry",
-        "UPDATE ledger_head SET size = 0",
-    ):
-        sql(app, statement)
-    with app.app_context(), db.engine().connect() as conn:  # responses kept for retries then
-        kept = conn.execute(text("SELECT key, response FROM idempotency")).all()
-    for key, response in kept:
-        body = json.loads(response)
-        for item in body.get("passports", [body]):
-            item["ledger_index"] = None
-        sql(app, "UPDATE idempotency SET response = :r WHERE key = :k", r=json.dumps(body), k=key)
-    witness = Path(app.config["DPP_KEYS_DIR"]) / "_log" / "latest-checkpoint"
-    witness.unlink()
-    result = runner.invoke(args=["init"])
-    assert result.exit_code == 0, result.output
-    assert "logged 16 entries that predate the ledger" in result.output  # 2 keys + 14 versions
-    audited = run_audit(runner)
-    assert audited.exit_code == 0, audited.output
-
-
 def test_serving_is_refused_when_the_database_is_behind(
     app: Flask, client: FlaskClient, populated: dict[str, Any]
 ) -> None:
     from passport.core.errors import LedgerInconsistent
-    from passport.setup import check_startup
+    from passport.instance import check_startup
 
     backup = snapshot(app)
     maker = bearer(populated["maker"])
@@ -425,9 +396,9 @@ def test_entries_appended_during_an_audit_are_not_extra_rows(
 
     from sqlmodel import Session
 
-    from passport.services.audit import _check_head
-    from passport.services.audit_tree import AuditFailed
-    from passport.services.ledger import NewEntry, append, begin_write, committed_size
+    from passport.services.ledger.audit.run import _check_head
+    from passport.services.ledger.audit.tree import AuditFailed
+    from passport.services.ledger.log import NewEntry, append, begin_write, committed_size
 
     with app.app_context(), Session(db.engine()) as sess:
         size = committed_size(sess)
@@ -468,8 +439,8 @@ def test_the_audit_of_a_growing_log_passes(
     them by the head it reads after them, not before."""
     from sqlmodel import Session
 
-    from passport.services import audit_tree
-    from passport.services.ledger import NewEntry, append, begin_write
+    from passport.services.ledger.audit import tree as audit_tree
+    from passport.services.ledger.log import NewEntry, append, begin_write
 
     real = audit_tree.driver_query
 

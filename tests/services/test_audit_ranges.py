@@ -11,14 +11,14 @@ from flask.testing import FlaskCliRunner
 from sqlalchemy import text
 from sqlmodel import Session
 
-from passport import db
-from passport.core.tiles import slot, tile_of
-from passport.services.audit_worker import RANGE
-from passport.services.checkpoints import publish
-from passport.services.issuing import issue_passports
-from passport.services.orgs import get_organisation
-from passport.services.passports import correct_passport
-from passport.services.tokens import Caller
+from passport.core.log.tiles import slot, tile_of
+from passport.services.ledger.audit.worker import RANGE
+from passport.services.ledger.checkpoints import publish
+from passport.services.orgs.organisations import get_organisation
+from passport.services.orgs.tokens import Caller
+from passport.services.passports.issue import issue_passports
+from passport.services.passports.read import correct_passport
+from passport.store import db
 from tests.conftest import example
 
 AT = datetime(2026, 11, 23, tzinfo=UTC)

@@ -39,7 +39,8 @@ def test_token_lifecycle(runner: FlaskCliRunner, client: FlaskClient, make_org: 
     assert "erp" in listing
     assert token not in listing
     assert second not in listing
-    token_id = listing.splitlines()[1].split("\t")[0]
+    assert listing.splitlines()[0].split() == ["ID", "CREATED", "STATE", "LABEL"]
+    token_id = next(line.split()[0] for line in listing.splitlines() if line.endswith("erp"))
     assert runner.invoke(args=["token", "revoke", "maker", token_id]).exit_code == 0
     refused = client.post("/api/v1/passports", json=example("textile"), headers=bearer(second))
     assert refused.status_code == 401

@@ -15,13 +15,13 @@ from flask import Flask
 from sqlalchemy import text
 from sqlmodel import Session
 
-from passport import db
-from passport.core.merkle import root
-from passport.services.audit import audit
+from passport.core.log.merkle import root
+from passport.instance import check_startup
 from passport.services.context import ServiceContext
-from passport.services.ledger import StoredNodes, committed_size
-from passport.services.orgs import create_organisation
-from passport.setup import check_startup
+from passport.services.ledger.audit.run import audit
+from passport.services.ledger.log import StoredNodes, committed_size
+from passport.services.orgs.organisations import create_organisation
+from passport.store import db
 from tests._ledger_worker import Worker
 from tests.independent_log import leaf, mth
 

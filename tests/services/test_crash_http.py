@@ -29,7 +29,7 @@ from flask import Flask
 from flask.testing import FlaskCliRunner
 from sqlalchemy import text
 
-from passport import db
+from passport.store import db
 from tests.conftest import ROOT, example
 
 TRIALS = {"sqlite": 20, "postgresql": 6}

@@ -15,10 +15,10 @@ from flask import Flask
 from sqlalchemy import text
 from sqlmodel import Session
 
-from passport import db
-from passport.core.merkle import root
-from passport.services.audit import audit
-from passport.services.ledger import StoredNodes
+from passport.core.log.merkle import root
+from passport.services.ledger.audit.run import audit
+from passport.services.ledger.log import StoredNodes
+from passport.store import db
 from tests.conftest import ROOT
 from tests.independent_log import leaf, mth
 
@@ -113,9 +113,9 @@ def test_concurrent_writes_share_batches(maker: Flask) -> None:
     from datetime import UTC, datetime
 
     from passport.services.context import SCHEMAS_DIR, ServiceContext
-    from passport.services.issuing import issue_passport
-    from passport.services.orgs import get_organisation
-    from passport.services.tokens import Caller
+    from passport.services.orgs.organisations import get_organisation
+    from passport.services.orgs.tokens import Caller
+    from passport.services.passports.issue import issue_passport
 
     ctx: ServiceContext = maker.extensions["passport.services"]
     body = json.loads((SCHEMAS_DIR / "examples" / "textile.json").read_text("utf-8"))
@@ -151,10 +151,10 @@ def _three_jobs_in_one_batch(
     from datetime import UTC, datetime
 
     from passport.core.errors import InvalidInput, PassportError
-    from passport.services import sequencer as module
-    from passport.services.ledger import NewEntry, append
-    from passport.services.sequencer import Sequencer
-    from passport.tables import CheckpointRow
+    from passport.services.ledger import sequencer as module
+    from passport.services.ledger.log import NewEntry, append
+    from passport.services.ledger.sequencer import Sequencer
+    from passport.store.tables import CheckpointRow
 
     at = datetime.now(UTC)
     savepoints = []
@@ -271,8 +271,8 @@ def test_callers_answered_together_share_the_next_batch_without_waiting(app: Fla
     import threading
     from datetime import UTC, datetime
 
-    from passport.services.ledger import NewEntry, append
-    from passport.services.sequencer import Sequencer
+    from passport.services.ledger.log import NewEntry, append
+    from passport.services.ledger.sequencer import Sequencer
 
     at = datetime.now(UTC)
     max_wait, callers, rounds = 2.0, 4, 3

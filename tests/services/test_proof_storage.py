@@ -9,12 +9,13 @@ from flask import Flask
 from sqlalchemy import text
 from sqlmodel import Session
 
-from passport import db
 from passport.core.errors import LedgerInconsistent
-from passport.core.tiles import tile_length, tiles_from_leaves
-from passport.db import driver_query
-from passport.services import ledger, proofs
-from passport.services.ledger import NewEntry, append, begin_write
+from passport.core.log.tiles import tile_length, tiles_from_leaves
+from passport.services.ledger import log as ledger
+from passport.services.ledger import proofs
+from passport.services.ledger.log import NewEntry, append, begin_write
+from passport.store import db
+from passport.store.sql import driver_query
 from tests.independent_log import leaf, mth, verify_inclusion
 
 SIZE = 100

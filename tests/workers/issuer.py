@@ -14,11 +14,12 @@ from datetime import UTC, datetime
 
 from sqlmodel import Session
 
-from passport import create_app, db
+from passport import create_app
 from passport.services.context import SCHEMAS_DIR
-from passport.services.issuing import issue_passports
-from passport.services.orgs import get_organisation
-from passport.services.tokens import Caller
+from passport.services.orgs.organisations import get_organisation
+from passport.services.orgs.tokens import Caller
+from passport.services.passports.issue import issue_passports
+from passport.store import db
 
 
 def main() -> None:

@@ -1,0 +1,29 @@
+"""Kinds of signed statements in a passport's history and in the ledger."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from passport.core.signing.canonical import canonicalize
+
+
+class EntryKind(StrEnum):
+    """What a ledger entry records; values are part of the signed entry bytes."""
+
+    PASSPORT_ISSUED = "passport:issued"
+    PASSPORT_CORRECTED = "passport:corrected"
+    KEY_REGISTERED = "key:registered"
+    KEY_RETIRED = "key:retired"
+    KEY_REVOKED = "key:revoked"
+
+
+KEY_KINDS = frozenset({EntryKind.KEY_REGISTERED, EntryKind.KEY_RETIRED, EntryKind.KEY_REVOKED})
+
+
+def entry_bytes(kind: EntryKind, credential: bytes) -> bytes:
+    """Return the ledger entry bytes: JCS of `{"v":1,"kind":…,"credential":…}`.
+
+    `credential` is the credential's JCS bytes; JCS orders the members credential, kind, v,
+    so the entry is assembled around those bytes instead of canonicalising them again.
+    """
+    return b'{"credential":' + credential + b',"kind":' + canonicalize(kind.value) + b',"v":1}'

@@ -1,0 +1,166 @@
+"""Passport-version credentials: one signed credential per access tier, bound by digest."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from passport.core.errors import SignatureInvalid
+from passport.core.product.access import Tier
+from passport.core.signing.canonical import canonicalize
+from passport.core.signing.dataintegrity import sign_credential
+
+VC_CONTEXT = "https://www.w3.org/ns/credentials/v2"
+CONTEXT_PATH = "/contexts/dpp/v1"
+RESTRICTED_MEDIA_TYPE = "application/vc"
+
+
+@dataclass(frozen=True, slots=True)
+class Signer:
+    """Who signs: the organisation's DID, the key's verification method and the key."""
+
+    did: str
+    verification_method: str
+    private_key: Ed25519PrivateKey
+
+
+@dataclass(frozen=True, slots=True)
+class VersionClaim:
+    """What one passport version states, before it is signed."""
+
+    subject_id: str
+    category: str
+    granularity: str
+    sequence: int
+    previous_entry: str | None
+    supersedes: str | None
+    tiers: Mapping[Tier, Mapping[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class SignedVersion:
+    """The signed public credential and the restricted ones it binds."""
+
+    public: dict[str, Any]
+    restricted: dict[Tier, dict[str, Any]]
+    public_jcs: bytes
+    restricted_jcs: dict[Tier, bytes]
+
+
+def contexts(base_url: str) -> list[str]:
+    """Return the `@context` of every credential this service issues."""
+    return [VC_CONTEXT, base_url + CONTEXT_PATH]
+
+
+def digest_sri(data: bytes) -> str:
+    """Return the SRI string (`sha256-…`) of `data`."""
+    return "sha256-" + base64.b64encode(hashlib.sha256(data).digest()).decode()
+
+
+def _stamp(at: datetime) -> str:
+    if at.tzinfo is None:
+        raise ValueError("naive datetime")
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def sign_version(
+    claim: VersionClaim,
+    *,
+    signer: Signer,
+    base_url: str,
+    at: datetime,
+    random_bytes: Callable[[int], bytes],
+) -> SignedVersion:
+    """Sign the restricted credentials first, then the public one that binds their digests."""
+    ctx = contexts(base_url)
+    valid_from = _stamp(at)
+    history: dict[str, Any] = {"sequence": claim.sequence}
+    if claim.previous_entry is not None:
+        history["previousEntry"] = claim.previous_entry
+    restricted: dict[Tier, dict[str, Any]] = {}
+    restricted_jcs: dict[Tier, bytes] = {}
+    related: list[dict[str, str]] = []
+    for tier in (Tier.LEGITIMATE_INTEREST, Tier.AUTHORITY):
+        fields = claim.tiers.get(tier)
+        if not fields:
+            continue
+        cred_id = uuid.UUID(bytes=random_bytes(16), version=4).urn
+        unsigned = {
+            "@context": ctx,
+            "id": cred_id,
+            "type": ["VerifiableCredential", "RestrictedPassportData"],
+            "issuer": signer.did,
+            "validFrom": valid_from,
+            "accessTier": tier.value,
+            # 128 random bits stop anyone guessing the content from the public digest.
+            "salt": base64.urlsafe_b64encode(random_bytes(16)).decode().rstrip("="),
+            **history,
+            "credentialSubject": {"id": claim.subject_id, "product": dict(fields)},
+        }
+        signed = sign_credential(
+            unsigned,
+            private_key=signer.private_key,
+            verification_method=signer.verification_method,
+            created=at,
+        )
+        restricted[tier] = signed
+        restricted_jcs[tier] = canonicalize(signed)
+        related.append(
+            {
+                "id": cred_id,
+                "digestSRI": digest_sri(restricted_jcs[tier]),
+                "mediaType": RESTRICTED_MEDIA_TYPE,
+            }
+        )
+    public: dict[str, Any] = {
+        "@context": ctx,
+        "id": uuid.UUID(bytes=random_bytes(16), version=4).urn,
+        "type": ["VerifiableCredential", "DigitalProductPassport"],
+        "issuer": signer.did,
+        "validFrom": valid_from,
+        **history,
+        "credentialSubject": {
+            "id": claim.subject_id,
+            "type": "Product",
+            "category": claim.category,
+            "granularity": claim.granularity,
+            "product": dict(claim.tiers.get(Tier.PUBLIC, {})),
+        },
+    }
+    if claim.supersedes is not None:
+        public["supersedes"] = claim.supersedes
+    if related:
+        public["relatedResource"] = related
+    signed_public = sign_credential(
+        public,
+        private_key=signer.private_key,
+        verification_method=signer.verification_method,
+        created=at,
+    )
+    return SignedVersion(
+        public=signed_public,
+        restricted=restricted,
+        public_jcs=canonicalize(signed_public),
+        restricted_jcs=restricted_jcs,
+    )
+
+
+def check_restricted(public: Mapping[str, Any], restricted: Mapping[str, Any]) -> None:
+    """Raise SignatureInvalid unless `restricted` is bound by digest to `public`."""
+    wanted = restricted.get("id")
+    for entry in public.get("relatedResource", []):
+        if isinstance(entry, Mapping) and entry.get("id") == wanted:
+            if entry.get("digestSRI") != digest_sri(canonicalize(restricted)):
+                raise SignatureInvalid(f"digest of restricted credential {wanted} does not match")
+            subject = restricted.get("credentialSubject", {})
+            if subject.get("id") != public.get("credentialSubject", {}).get("id"):
+                raise SignatureInvalid(f"restricted credential {wanted} names another subject")
+            return
+    raise SignatureInvalid(f"restricted credential {wanted} is not bound to the public one")

@@ -1,0 +1,114 @@
+"""`dpp audit`: the responses kept for retried writes (Idempotency-Key) state only logged data.
+
+A retry with the same key gets the first response back from the `idempotency` table, so that
+table is served from like the history: every passport a kept response names must be a logged
+version, and every field of it (the credentials the issuer was shown included) must be what
+the history holds for that version.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import bindparam, text
+from sqlmodel import Session
+
+from passport.core.errors import InvalidInput
+from passport.core.product.gs1 import parse_path
+from passport.services.ledger.audit.tree import AuditFailed
+
+PAGE = 500  # kept responses read per query, and passports looked up per query
+_RESPONSES = text(
+    "SELECT org_id, key, response FROM idempotency"
+    " WHERE org_id > :org OR (org_id = :org AND key > :key) ORDER BY org_id, key LIMIT :n"
+)
+_VERSIONS = text(
+    "SELECT h.passport_id, h.version, h.ledger_index, h.sequence, h.credential, p.category,"
+    " p.granularity FROM history_entry h JOIN passport p ON p.id = h.passport_id"
+    " WHERE h.passport_id IN :ids AND h.version IS NOT NULL"
+).bindparams(bindparam("ids", expanding=True))
+_RESTRICTED = text(
+    "SELECT h.passport_id, h.version, r.tier, r.credential FROM restricted_credential r"
+    " JOIN history_entry h ON h.passport_id = r.passport_id AND h.sequence = r.sequence"
+    " WHERE h.passport_id IN :ids AND h.version IS NOT NULL"
+).bindparams(bindparam("ids", expanding=True))
+
+Named = tuple[str, dict[str, Any]]  # (whose response, one passport it names)
+
+
+def check_kept_responses(sess: Session, base_url: str) -> int:
+    """Raise AuditFailed naming the entry a kept response misstates; return how many there are."""
+    count, org, key = 0, -1, ""
+    named: list[Named] = []
+    while True:
+        page = sess.execute(_RESPONSES, {"org": org, "key": key, "n": PAGE}).all()
+        for org, key, response in page:
+            who = f"the response kept for Idempotency-Key {key!r} of organisation {org}"
+            named += _passports(who, response)
+        count += len(page)
+        if len(named) >= PAGE or (named and len(page) < PAGE):
+            for at in range(0, len(named), PAGE):  # a bulk write's names up to 10,000
+                _check(sess, named[at : at + PAGE], base_url)
+            named = []
+        if len(page) < PAGE:
+            return count
+
+
+def _passports(who: str, response: str) -> list[Named]:
+    """The passports a kept response names: one for a single write, each of a bulk one."""
+    try:
+        body = json.loads(response)
+        items = body.get("passports", [body])
+        if all(type(item["id"]) is str and type(item["version"]) is int for item in items):
+            return [(who, item) for item in items]
+    except (ValueError, KeyError, TypeError, AttributeError):
+        pass
+    raise AuditFailed(f"{who} is not a response this service writes")
+
+
+def _check(sess: Session, named: list[Named], base_url: str) -> None:
+    """Compare each named passport version with the history, looked up by id and version."""
+    ids = sorted({item["id"] for _who, item in named})
+    versions = {(row[0], row[1]): row for row in sess.execute(_VERSIONS, {"ids": ids})}
+    restricted: dict[tuple[str, int], dict[str, Any]] = {}
+    for passport_id, version, tier, credential in sess.execute(_RESTRICTED, {"ids": ids}):
+        restricted.setdefault((passport_id, version), {})[tier] = json.loads(credential)
+    for who, item in named:
+        version_id = (item["id"], item["version"])
+        if version_id not in versions:
+            index = item.get("ledger_index")
+            index = index if type(index) is int else None
+            raise AuditFailed(
+                ("" if index is None else f"entry {index}: ")
+                + f"{who} names version {item['version']} of passport {item['id']}, which is"
+                " not logged",
+                index,
+            )
+        _id, version, index, sequence, credential, category, granularity = versions[version_id]
+        try:
+            uri = parse_path(item["id"]).uri(base_url)
+        except InvalidInput as exc:
+            detail = f"entry {index}: passport id {item['id']!r}: {exc.detail}"
+            raise AuditFailed(detail, index) from exc
+        expected: dict[str, Any] = {
+            "id": item["id"],
+            "uri": uri,
+            "version": version,
+            "ledger_index": index,
+        }
+        if "credential" in item:  # a single write's: all the issuer was shown
+            expected |= {
+                "category": category,
+                "granularity": granularity,
+                "sequence": sequence,
+                "credential": json.loads(credential),
+                "restricted": restricted.get(version_id, {}),
+            }
+        if item != expected:
+            wrong = sorted(
+                k for k in expected.keys() | item.keys() if item.get(k) != expected.get(k)
+            )
+            raise AuditFailed(
+                f"entry {index}: {who} differs from the log ({', '.join(wrong)})", index
+            )

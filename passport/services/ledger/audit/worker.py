@@ -1,0 +1,323 @@
+"""`dpp audit` worker: re-verify one aligned range of the log, reading the database itself.
+
+Each worker process opens its own connection and checks the entries [start, end) of a range
+of RANGE entries aligned on a multiple of RANGE: contiguous indices, canonical form, every
+signature with key validity by log position, the stored leaf hashes and the tiles inside the
+range, that the history rows served for those entries are the logged bytes and chain
+correctly to the versions before them, and that every restricted credential served with
+them is bound by a digest its logged public credential carries. It returns only the range's
+root and the hashes the parent needs for checkpoint roots, so the parent's memory stays
+O(n / RANGE).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import orjson
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy import Connection, Engine
+
+from passport.core.errors import LedgerInconsistent, PassportError, SignatureInvalid
+from passport.core.log.keylog import KeyHistory
+from passport.core.log.kinds import KEY_KINDS, EntryKind
+from passport.core.log.merkle import leaf_hash, node_hash
+from passport.core.log.tiles import HEIGHT, width_at
+from passport.core.product.credentials import digest_sri
+from passport.core.signing.canonical import canonicalize, fast_path_ok, sorted_json
+from passport.core.signing.dataintegrity import verify_credential
+from passport.services.ledger.audit.tree import compare_tiles
+from passport.store.sql import driver_query, make_engine, stored_bytes
+
+RANGE_LEVEL = 2 * HEIGHT
+# Entries per task: a perfect subtree, so ranges hash on their own, and the bottom of a tile
+# level, so the tiles of levels 0 and 1 lie wholly inside one range each.
+RANGE = 1 << RANGE_LEVEL
+PASSPORT_KINDS = frozenset({EntryKind.PASSPORT_ISSUED, EntryKind.PASSPORT_CORRECTED})
+Failure = tuple[int, str]
+ENTRIES_SQL = (
+    "SELECT idx, kind, entry, leaf_hash FROM ledger_entry WHERE idx >= ? AND idx < ? ORDER BY idx"
+)
+
+
+@dataclass(slots=True)
+class RangeResult:
+    """What a worker found in its range; `failure` is its first bad entry, if any."""
+
+    start: int
+    end: int
+    root: bytes | None = None  # the hash of a full range (a level-9 perfect subtree)
+    # For each checkpoint size s inside the range: the perfect subtrees of [start, s).
+    cuts: dict[int, list[bytes]] = field(default_factory=dict)
+    signatures: int = 0
+    restricted: int = 0
+    failure: Failure | None = None  # an entry, or what is served from it, is wrong
+    tree_failure: Failure | None = None  # a stored node hash is wrong (reported after entries)
+
+
+@dataclass(slots=True)
+class _State:
+    engine: Engine
+    keys: KeyHistory
+    restricted_signatures: bool
+
+
+_state: _State | None = None
+
+
+def init_worker(url: str, keys: KeyHistory, restricted_signatures: bool) -> None:
+    """Pool initializer: a connection of this process's own, and the log's key history."""
+    global _state
+    _state = _State(make_engine(url), keys, restricted_signatures)
+
+
+def audit_task(task: tuple[int, int, tuple[int, ...]]) -> RangeResult:
+    """`audit_range` for a pool: (start, end, checkpoint sizes inside the range)."""
+    return audit_range(*task)
+
+
+def audit_range(start: int, end: int, cut_sizes: tuple[int, ...] = ()) -> RangeResult:
+    """Check entries [start, end) and what is served from them."""
+    if _state is None:
+        raise RuntimeError("init_worker was not run in this process")
+    result = RangeResult(start, end)
+    # One read transaction: the range's entries, nodes and served rows come from one snapshot.
+    with _state.engine.connect() as conn, conn.begin():
+        # Through the driver: SQLAlchemy's row processing would cost more than the checks.
+        rows = driver_query(conn, ENTRIES_SQL, (start, end))
+        leaves: list[bytes] = []
+        logged: dict[int, tuple[str | None, dict[str, str]]] = {}
+        wrong_leaf: Failure | None = None
+        for index, kind, raw, stored_leaf in rows:
+            expected = start + len(leaves)
+            if index != expected:
+                result.failure = (expected, f"missing (next stored index is {index})")
+                return result
+            if not isinstance(raw, bytes | memoryview):
+                result.failure = (index, "its stored entry is not bytes (BLOB)")
+                return result
+            raw = bytes(raw)
+            try:
+                found = _check_entry(index, kind, raw, _state.keys, result)
+            except (PassportError, ValueError, KeyError, TypeError, AttributeError) as exc:
+                result.failure = (index, _detail(exc))
+                return result
+            if found is not None:
+                logged[index] = found
+            leaves.append(leaf_hash(raw))
+            if wrong_leaf is None and stored_bytes(stored_leaf) != leaves[-1]:
+                wrong_leaf = (index, "its stored leaf hash does not match it")
+        if start + len(leaves) != end:
+            result.failure = (start + len(leaves), "missing (the log ends early)")
+            return result
+        levels = _levels(leaves)
+        served = [
+            _check_history(conn, result, levels[0], logged),
+            _check_restricted(conn, result, logged),
+        ]
+        result.failure = min((f for f in served if f is not None), default=None)
+        tree = [wrong_leaf, _check_tiles(conn, start, levels)]
+        result.tree_failure = min((f for f in tree if f is not None), default=None)
+        if len(leaves) == RANGE:
+            result.root = levels[RANGE_LEVEL][0]
+        for size in cut_sizes:
+            result.cuts[size] = _cut(levels, size - start)
+    return result
+
+
+def _detail(exc: BaseException) -> str:
+    return exc.detail if isinstance(exc, PassportError) else repr(exc)
+
+
+def _check_entry(
+    index: int, kind: str, raw: bytes, keys: KeyHistory, result: RangeResult
+) -> tuple[str | None, dict[str, str]] | None:
+    """Check one entry; return a passport entry's previousEntry and restricted digests."""
+    body = orjson.loads(raw)
+    if type(body) is not dict or body.get("v") != 1 or body.get("kind") != kind:
+        raise LedgerInconsistent("version or kind does not match its row")
+    # One walk decides whether orjson's sorted bytes are JCS for the whole entry, and so for
+    # every part of it the signature covers.
+    fast = fast_path_ok(body)
+    if (sorted_json(body) if fast else canonicalize(body)) != raw:
+        raise LedgerInconsistent("not in canonical (JCS) form")
+    if kind in KEY_KINDS:
+        return None  # applied to the key history, in order, by the parent
+    if kind not in PASSPORT_KINDS:
+        raise LedgerInconsistent(f"unknown kind {kind!r}")
+    credential = body["credential"]
+    method = credential["proof"]["verificationMethod"]
+    public = _loaded(keys.key_for(method, index=index))
+    if keys.controller_of(method) != credential.get("issuer"):
+        raise SignatureInvalid("the key is not controlled by the issuer")
+    try:
+        verify_credential(
+            credential, resolve_key=lambda _m: public, canonical=sorted_json if fast else None
+        )
+    except PassportError as exc:
+        raise SignatureInvalid(f"signature: {exc.detail}") from exc
+    result.signatures += 1
+    digests = {r["digestSRI"]: r["id"] for r in credential.get("relatedResource", [])}
+    return credential.get("previousEntry"), digests
+
+
+@functools.cache
+def _loaded(raw: bytes) -> Ed25519PublicKey:
+    """Load each public key once per worker, not once per signature."""
+    return Ed25519PublicKey.from_public_bytes(raw)
+
+
+def _levels(leaves: list[bytes]) -> list[list[bytes]]:
+    """Every level of the perfect subtrees inside the range (level 0: the leaves)."""
+    levels = [leaves]
+    while len(levels[-1]) > 1:
+        below = levels[-1]
+        levels.append([node_hash(below[i], below[i + 1]) for i in range(0, len(below) - 1, 2)])
+    return levels
+
+
+def _cut(levels: list[list[bytes]], count: int) -> list[bytes]:
+    """The perfect subtrees of the range's first `count` entries, left to right."""
+    parts, offset = [], 0
+    for level in range(count.bit_length() - 1, -1, -1):
+        if count >> level & 1:
+            parts.append(levels[level][offset >> level])
+            offset += 1 << level
+    return parts
+
+
+def _check_tiles(conn: Connection, start: int, levels: list[list[bytes]]) -> Failure | None:
+    """The tiles inside the range (tile levels 0 and 1) hold the hashes its entries give.
+
+    A tile may be wider than the range's end allows only at the log's edge, while the log
+    grows; the parent bounds every tile's width by the log's head (`UpperTree.check_stored`)."""
+    end = start + len(levels[0])
+    tiles = [
+        (t, i)
+        for t in (0, 1)
+        for i in range(start >> (HEIGHT * (t + 1)), (start + RANGE) >> (HEIGHT * (t + 1)))
+    ]
+    return compare_tiles(
+        conn,
+        [(tile, width_at(tile, end)) for tile in tiles if width_at(tile, end)],
+        lambda level, index: levels[level][index - (start >> level)],
+    )
+
+
+# The served copy must be the logged bytes: the entry is JCS of {"credential", "kind", "v"}
+# around the stored credential text (see `credentials.entry_bytes`), so the database rebuilds
+# it and compares, instead of shipping every credential here a second time. The previous
+# version of each row comes along for the chain check, and its version number: the API serves
+# the row with the highest sequence that has a version as the current one.
+_SERVED = "? || h.credential || ? || h.kind || ?"
+_SERVED_PARTS = ('{"credential":', ',"kind":"', '","v":1}')
+SERVED_SQL = {
+    "sqlite": f"CAST({_SERVED} AS BLOB)",
+    "postgresql": f"convert_to({_SERVED}, 'UTF8')",
+}
+_HISTORY_SQL = (
+    "SELECT h.passport_id, h.sequence, h.ledger_index, h.entry_hash, e.entry = {served},"
+    " p.entry_hash, p.ledger_index, h.version, p.version"
+    " FROM history_entry h JOIN ledger_entry e ON e.idx = h.ledger_index"
+    " LEFT JOIN history_entry p ON p.passport_id = h.passport_id AND p.sequence = h.sequence - 1"
+    " WHERE h.ledger_index >= ? AND h.ledger_index < ?"
+)
+
+
+def _check_history(
+    conn: Connection,
+    result: RangeResult,
+    leaves: list[bytes],
+    logged: Mapping[int, tuple[str | None, dict[str, str]]],
+) -> Failure | None:
+    """Each passport entry is served once, byte for byte, chained to the version before it and
+    numbered one above it (every history row is a version while the log holds no events)."""
+    history = driver_query(
+        conn,
+        _HISTORY_SQL.format(served=SERVED_SQL[conn.dialect.name]),
+        (*_SERVED_PARTS, result.start, result.end),
+    )
+    failures = []
+    served = set()
+    for row in history:
+        passport_id, sequence, index, entry_hash, same, previous, previous_index = row[:7]
+        version, previous_version = row[7:]
+        where = f"passport {passport_id} sequence {sequence}"
+        served.add(index)
+        if index not in logged:
+            failures.append((index, f"{where} is served as a version but is not one in the log"))
+        elif not same or entry_hash != leaves[index - result.start].hex():
+            failures.append((index, f"the served copy ({where}) differs from the log"))
+        elif (sequence == 1) != (previous_index is None) or (
+            previous_index is not None and previous_index >= index
+        ):
+            failures.append((index, f"{where} breaks the sequence"))
+        elif logged[index][0] != previous:
+            failures.append((index, "previousEntry does not match the history"))
+        elif version != (1 if previous_index is None else (previous_version or 0) + 1):
+            failures.append((index, f"{where} is served as version {version}, out of order"))
+    missing = set(logged) - served
+    if missing:
+        failures.append((min(missing), "logged but not served (a history row is missing)"))
+    return min(failures) if failures else None
+
+
+AS_BYTES = {
+    "sqlite": "CAST(r.credential AS BLOB)",
+    "postgresql": "convert_to(r.credential, 'UTF8')",
+}
+_RESTRICTED_SQL = (
+    "SELECT h.ledger_index, {credential} FROM restricted_credential r"
+    " JOIN history_entry h ON h.passport_id = r.passport_id AND h.sequence = r.sequence"
+    " WHERE h.ledger_index >= ? AND h.ledger_index < ?"
+)
+
+
+def _check_restricted(
+    conn: Connection, result: RangeResult, logged: Mapping[int, tuple[str | None, dict[str, str]]]
+) -> Failure | None:
+    """Each restricted credential served is one its logged public credential binds by digest.
+
+    The digest covers every byte, proof included, and the public credential's signature was
+    verified: that authenticates the restricted bytes. Their own signatures are checked too
+    with `--restricted-signatures`.
+    """
+    rows = driver_query(
+        conn,
+        _RESTRICTED_SQL.format(credential=AS_BYTES[conn.dialect.name]),
+        (result.start, result.end),
+    )
+    bound: dict[int, set[str]] = {}
+    failures = []
+    for index, credential in rows:
+        raw = bytes(credential)  # the UTF-8 bytes, as the database holds them
+        digest = digest_sri(raw)
+        digests = logged[index][1] if index in logged else {}
+        if digest not in digests:
+            failures.append((index, "restricted credential: does not match a digest it logs"))
+            continue
+        bound.setdefault(index, set()).add(digests[digest])
+        result.restricted += 1
+        if _state is not None and _state.restricted_signatures:
+            failure = _verify_restricted(index, raw)
+            if failure:
+                failures.append(failure)
+    for index, (_previous, digests) in logged.items():
+        if bound.get(index, set()) != set(digests.values()):
+            failures.append((index, "restricted credential: logged but not served"))
+    return min(failures) if failures else None
+
+
+def _verify_restricted(index: int, raw: bytes) -> Failure | None:
+    """Verify a restricted credential's own signature (it is signed with its public one's key)."""
+    assert _state is not None
+    try:
+        document = orjson.loads(raw)
+        method = document["proof"]["verificationMethod"]
+        public = _loaded(_state.keys.key_for(method, index=index))
+        verify_credential(document, resolve_key=lambda _m: public)
+    except (PassportError, ValueError, KeyError, TypeError) as exc:
+        return index, f"restricted credential: {_detail(exc)}"
+    return None

@@ -1,0 +1,85 @@
+"""Read the log: entries, checkpoints, inclusion and consistency proofs (O(log n) reads)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import Session, col, select
+
+from passport.core.errors import InvalidInput, NotFound
+from passport.core.log.merkle import consistency_proof, fold, inclusion_plan
+from passport.services.ledger.checkpoints import latest
+from passport.services.ledger.log import StoredNodes, ensure_committed, read_nodes
+from passport.store.tables import CheckpointRow
+
+
+@dataclass(frozen=True, slots=True)
+class InclusionProof:
+    """RFC 9162 §2.1.3 inclusion proof of entry `index` in the tree of `tree_size`."""
+
+    index: int
+    tree_size: int
+    leaf_hash: bytes
+    hashes: list[bytes]
+
+
+@dataclass(frozen=True, slots=True)
+class ConsistencyProof:
+    """RFC 9162 §2.1.4 consistency proof between two tree sizes."""
+
+    old_size: int
+    new_size: int
+    hashes: list[bytes]
+
+
+def latest_checkpoint(sess: Session) -> CheckpointRow:
+    """Return the newest signed checkpoint."""
+    row = latest(sess)
+    if row is None:
+        raise NotFound("no checkpoint has been signed yet")
+    return row
+
+
+def list_checkpoints(
+    sess: Session, *, limit: int = 100, before: int | None = None
+) -> list[CheckpointRow]:
+    """Return signed checkpoints, newest first."""
+    query = select(CheckpointRow).order_by(col(CheckpointRow.size).desc()).limit(limit)
+    if before is not None:
+        query = query.where(col(CheckpointRow.size) < before)
+    return list(sess.exec(query).all())
+
+
+def _default_size(sess: Session, size: int | None) -> int:
+    if size is not None:
+        return size
+    return latest_checkpoint(sess).size
+
+
+def inclusion(sess: Session, index: int, tree_size: int | None = None) -> InclusionProof:
+    """Return the inclusion proof of entry `index` (tree size defaults to the latest checkpoint)."""
+    size = _default_size(sess, tree_size)
+    if not 0 <= index < size:
+        raise InvalidInput(
+            "index must be below tree_size", errors={"index": [f"0 <= index < {size}"]}
+        )
+    cache = ensure_committed(sess, size)
+    plan = inclusion_plan(index, size)
+    # The leaf and its siblings lie in a few tiles (one per 4 levels): one statement reads all.
+    found = read_nodes(sess, [(0, index), *(node for group in plan for node in group)], cache)
+    hashes = [
+        found[group[0]] if len(group) == 1 else fold([found[node] for node in group])
+        for group in plan
+    ]
+    return InclusionProof(index, size, found[(0, index)], hashes)
+
+
+def consistency(sess: Session, old_size: int, new_size: int | None = None) -> ConsistencyProof:
+    """Return the consistency proof from `old_size` to `new_size` (default: latest checkpoint)."""
+    size = _default_size(sess, new_size)
+    if not 0 < old_size <= size:
+        raise InvalidInput("need 0 < from <= to", errors={"from": [f"1 <= from <= {size}"]})
+    cache = ensure_committed(sess, size, "to")
+    return ConsistencyProof(
+        old_size, size, consistency_proof(old_size, size, StoredNodes(sess, cache))
+    )

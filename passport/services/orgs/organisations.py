@@ -1,0 +1,266 @@
+"""Organisations, their roles and their signing keys."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from passport.core.errors import Conflict, InvalidInput, NotFound
+from passport.core.log.keylog import key_entry
+from passport.core.log.kinds import EntryKind
+from passport.core.product.access import Role
+from passport.core.product.gs1 import gtin_check_digit
+from passport.core.signing.did import PublishedKey, signing_method
+from passport.services.context import ServiceContext
+from passport.services.ledger.log import NewEntry, append, begin_write
+from passport.store.keystore import key_id_for, load_private_key_file, raw_public
+from passport.store.tables import OrganisationRow, OrgKeyRow, OrgRoleRow
+
+_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Organisation:
+    """An organisation as services see it."""
+
+    id: int
+    slug: str
+    name: str
+    roles: frozenset[Role]
+    country: str
+    province: str | None
+    municipality: str | None
+    gln: str | None
+
+
+def _check_new(
+    slug: str, name: str, roles: Iterable[str], country: str, gln: str | None
+) -> set[Role]:
+    errors: dict[str, list[str]] = {}
+    if not _SLUG.match(slug):
+        errors["slug"] = ["lower-case letters, digits and inner hyphens, at most 63"]
+    if not name.strip():
+        errors["name"] = ["must not be empty"]
+    if not _COUNTRY.match(country):
+        errors["country"] = ["ISO 3166-1 alpha-2 code, e.g. NL"]
+    if gln is not None and not (
+        len(gln) == 13 and gln.isdigit() and gtin_check_digit(gln[:-1]) == int(gln[-1])
+    ):
+        errors["gln"] = ["13 digits with a valid GS1 check digit"]
+    chosen: set[Role] = set()
+    for role in roles:
+        try:
+            chosen.add(Role(role))
+        except ValueError:
+            errors.setdefault("role", []).append(
+                f"unknown role {role!r}; one of {', '.join(r.value for r in Role)}"
+            )
+    if not chosen and "role" not in errors:
+        errors["role"] = ["at least one role"]
+    if errors:
+        raise InvalidInput("organisation is invalid", errors=errors)
+    return chosen
+
+
+def create_organisation(
+    sess: Session,
+    ctx: ServiceContext,
+    *,
+    slug: str,
+    name: str,
+    roles: Iterable[str],
+    country: str = "NL",
+    province: str | None = None,
+    municipality: str | None = None,
+    gln: str | None = None,
+    at: datetime,
+) -> Organisation:
+    """Register an organisation with its roles and a fresh Ed25519 key."""
+    chosen = _check_new(slug, name, roles, country, gln)
+    begin_write(sess)
+    if sess.exec(select(OrganisationRow).where(OrganisationRow.slug == slug)).first():
+        raise Conflict(f"organisation {slug!r} exists", errors={"slug": ["already taken"]})
+    row = OrganisationRow(
+        slug=slug,
+        name=name.strip(),
+        country=country,
+        province=province,
+        municipality=municipality,
+        gln=gln,
+        created_at=at,
+    )
+    sess.add(row)
+    try:
+        sess.flush()
+    except IntegrityError:
+        sess.rollback()
+        raise Conflict(
+            f"organisation {slug!r} exists", errors={"slug": ["already taken"]}
+        ) from None
+    assert row.id is not None
+    sess.add_all(OrgRoleRow(org_id=row.id, role=r.value) for r in sorted(chosen))
+    key_id, public = ctx.keys.generate(slug)
+    sess.add(OrgKeyRow(org_id=row.id, key_id=key_id, public_key=public, created_at=at))
+    _log_key(sess, ctx.base_url, slug, EntryKind.KEY_REGISTERED, key_id, public, at=at)
+    sess.commit()
+    return _to_org(row, chosen)
+
+
+def _log_key(
+    sess: Session,
+    base_url: str,
+    slug: str,
+    kind: EntryKind,
+    key_id: str,
+    public: bytes,
+    *,
+    at: datetime,
+    compromised_since: int | None = None,
+) -> int:
+    did, method = signing_method(base_url, slug, key_id)
+    entry = key_entry(
+        kind, method=method, controller=did, public_key=public, compromised_since=compromised_since
+    )
+    [index] = append(sess, [NewEntry(kind.value, entry)], at=at)
+    return index
+
+
+def _to_org(row: OrganisationRow, roles: Iterable[Role]) -> Organisation:
+    assert row.id is not None
+    return Organisation(
+        id=row.id,
+        slug=row.slug,
+        name=row.name,
+        roles=frozenset(roles),
+        country=row.country,
+        province=row.province,
+        municipality=row.municipality,
+        gln=row.gln,
+    )
+
+
+def get_organisation(sess: Session, slug: str) -> Organisation:
+    """Return the organisation `slug` or raise NotFound."""
+    row = sess.exec(select(OrganisationRow).where(OrganisationRow.slug == slug)).first()
+    if row is None:
+        raise NotFound(f"no organisation {slug!r}")
+    roles = sess.exec(select(OrgRoleRow.role).where(OrgRoleRow.org_id == row.id)).all()
+    return _to_org(row, (Role(r) for r in roles))
+
+
+def list_organisations(sess: Session) -> list[Organisation]:
+    """Return every organisation, by slug."""
+    rows = sess.exec(select(OrganisationRow).order_by(col(OrganisationRow.slug))).all()
+    return [get_organisation(sess, r.slug) for r in rows]
+
+
+def published_keys(sess: Session, org_id: int) -> list[PublishedKey]:
+    """Return every key of an organisation, oldest first."""
+    rows = sess.exec(
+        select(OrgKeyRow).where(OrgKeyRow.org_id == org_id).order_by(col(OrgKeyRow.id))
+    ).all()
+    return [PublishedKey(r.key_id, r.public_key, r.retired_at is not None) for r in rows]
+
+
+def current_key_id(sess: Session, org_id: int) -> str:
+    """Return the id of the organisation's current (unretired) key."""
+    row = sess.exec(
+        select(OrgKeyRow)
+        .where(OrgKeyRow.org_id == org_id, col(OrgKeyRow.retired_at).is_(None))
+        .order_by(col(OrgKeyRow.id).desc())
+    ).first()
+    if row is None:
+        raise NotFound("organisation has no current key")
+    return row.key_id
+
+
+def rotate_key(sess: Session, ctx: ServiceContext, slug: str, *, at: datetime) -> str:
+    """Retire the current key of `slug` and make a new one current; return the new key id."""
+    begin_write(sess)
+    org = get_organisation(sess, slug)
+    key_id, public = ctx.keys.generate(slug)
+    return _replace_current(sess, ctx, org, key_id, public, at=at)
+
+
+def import_key(
+    sess: Session,
+    ctx: ServiceContext,
+    slug: str,
+    data: bytes,
+    password: bytes | None,
+    *,
+    at: datetime,
+) -> str:
+    """Make an imported PKCS#8 Ed25519 key current for `slug` (its public key is checked)."""
+    private = load_private_key_file(data, password)
+    begin_write(sess)
+    org = get_organisation(sess, slug)
+    if sess.exec(
+        select(OrgKeyRow).where(OrgKeyRow.key_id == key_id_for(raw_public(private)))
+    ).first():
+        raise Conflict("this key is already registered")
+    key_id, public = ctx.keys.add(slug, private)
+    return _replace_current(sess, ctx, org, key_id, public, at=at)
+
+
+def revoke_key(
+    sess: Session,
+    ctx: ServiceContext,
+    slug: str,
+    key_id: str,
+    *,
+    compromised_since: int | None,
+    at: datetime,
+) -> int:
+    """Log the revocation of a key; with `compromised_since`, entries from there on are invalid."""
+    begin_write(sess)
+    org = get_organisation(sess, slug)
+    row = sess.exec(
+        select(OrgKeyRow).where(OrgKeyRow.org_id == org.id, OrgKeyRow.key_id == key_id)
+    ).first()
+    if row is None:
+        raise NotFound(f"{slug} has no key {key_id}")
+    if row.retired_at is None:
+        row.retired_at = at
+        sess.add(row)
+    index = _log_key(
+        sess,
+        ctx.base_url,
+        slug,
+        EntryKind.KEY_REVOKED,
+        key_id,
+        row.public_key,
+        at=at,
+        compromised_since=compromised_since,
+    )
+    sess.commit()
+    return index
+
+
+def _replace_current(
+    sess: Session,
+    ctx: ServiceContext,
+    org: Organisation,
+    key_id: str,
+    public: bytes,
+    *,
+    at: datetime,
+) -> str:
+    for row in sess.exec(
+        select(OrgKeyRow).where(OrgKeyRow.org_id == org.id, col(OrgKeyRow.retired_at).is_(None))
+    ):
+        row.retired_at = at
+        sess.add(row)
+        _log_key(
+            sess, ctx.base_url, org.slug, EntryKind.KEY_RETIRED, row.key_id, row.public_key, at=at
+        )
+    sess.add(OrgKeyRow(org_id=org.id, key_id=key_id, public_key=public, created_at=at))
+    _log_key(sess, ctx.base_url, org.slug, EntryKind.KEY_REGISTERED, key_id, public, at=at)
+    sess.commit()
+    return key_id

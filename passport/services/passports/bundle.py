@@ -1,0 +1,96 @@
+"""Build the offline bundle of a passport: checkpoint, entries with proofs, keys, DID documents."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import orjson
+from sqlmodel import Session, col, select
+
+from passport.core.log.kinds import KEY_KINDS, EntryKind
+from passport.core.log.merkle import inclusion_proof
+from passport.core.product.access import Tier, readable_tiers
+from passport.core.product.bundle import BUNDLE_FORMAT
+from passport.core.signing.did import PublishedKey, did_document
+from passport.core.signing.multibase import decode_multikey
+from passport.services.context import ServiceContext
+from passport.services.ledger.log import StoredNodes
+from passport.services.ledger.publisher import Publisher
+from passport.services.orgs.tokens import Caller
+from passport.services.passports.read import load_passport
+from passport.store.tables import HistoryEntryRow, LedgerEntryRow, RestrictedCredentialRow
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def build_bundle(
+    sess: Session, ctx: ServiceContext, publisher: Publisher, caller: Caller | None, path: str
+) -> dict[str, Any]:
+    """Return everything an auditor needs to verify the passport's history offline."""
+    link, passport = load_passport(sess, path)
+    history = sess.exec(
+        select(HistoryEntryRow)
+        .where(HistoryEntryRow.passport_id == passport.id)
+        .order_by(col(HistoryEntryRow.sequence))
+    ).all()
+    indices = [h.ledger_index for h in history]
+    published = publisher.covering(max(indices))
+    issuers = {orjson.loads(h.credential)["issuer"] for h in history}
+    key_rows = sess.exec(
+        select(LedgerEntryRow)
+        .where(col(LedgerEntryRow.kind).in_([k.value for k in KEY_KINDS]))
+        .where(col(LedgerEntryRow.idx) < published.size)
+        .order_by(col(LedgerEntryRow.idx))
+    ).all()
+    keys = [r for r in key_rows if orjson.loads(r.entry)["key"]["controller"] in issuers]
+    reader = StoredNodes(sess)
+    entries = []
+    logged = sess.exec(select(LedgerEntryRow).where(col(LedgerEntryRow.idx).in_(indices))).all()
+    for index, raw in [(r.idx, r.entry) for r in [*keys, *logged]]:
+        proof = inclusion_proof(index, published.size, reader)
+        entries.append({"index": index, "entry": raw.decode(), "proof": [_b64(h) for h in proof]})
+    tiers = readable_tiers(caller.roles if caller else ())
+    if caller is not None and caller.org_id == passport.org_id:
+        tiers = frozenset(Tier)
+    by_sequence = {h.sequence: h.ledger_index for h in history}
+    restricted = [
+        {
+            "index": by_sequence[r.sequence],
+            "tier": r.tier,
+            "credential": orjson.loads(r.credential),
+        }
+        for r in sess.exec(
+            select(RestrictedCredentialRow)
+            .where(RestrictedCredentialRow.passport_id == passport.id)
+            .where(col(RestrictedCredentialRow.tier).in_([t.value for t in tiers]))
+            .order_by(col(RestrictedCredentialRow.sequence), col(RestrictedCredentialRow.tier))
+        ).all()
+    ]
+    # The documents are built from the logged key entries in this bundle, so they match it.
+    documents = {
+        did: did_document(
+            did,
+            [
+                PublishedKey(
+                    k["id"].split("#", 1)[1], decode_multikey(k["publicKeyMultibase"]), False
+                )
+                for k in (
+                    orjson.loads(r.entry)["key"] for r in keys if r.kind == EntryKind.KEY_REGISTERED
+                )
+                if k["controller"] == did
+            ],
+        )
+        for did in sorted(issuers)
+    }
+    return {
+        "format": BUNDLE_FORMAT,
+        "passport": link.uri(ctx.base_url),
+        "log": {"origin": publisher.key.name, "verifier_key": publisher.key.verifier},
+        "checkpoint": published.note.decode(),
+        "entries": entries,
+        "restricted": restricted,
+        "did_documents": documents,
+    }

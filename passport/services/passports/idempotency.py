@@ -1,0 +1,70 @@
+"""Idempotent writes: a retried request (same Idempotency-Key) never appends twice."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from passport.core.errors import Conflict, InvalidInput
+from passport.services.passports.history import PassportView
+from passport.store.tables import IdempotencyRow
+
+Remember = Callable[[Session, list[PassportView]], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Idempotency:
+    """A client's key for one write, and a digest of the request it names."""
+
+    org_id: int
+    key: str
+    digest: str
+
+    @classmethod
+    def of(cls, org_id: int, key: str, method: str, path: str, body: bytes) -> Idempotency:
+        """Describe a request; keys are 1-200 printable ASCII characters."""
+        if not 0 < len(key) <= 200 or not key.isascii() or not key.isprintable():
+            raise InvalidInput(
+                "bad Idempotency-Key", errors={"Idempotency-Key": ["1-200 printable ASCII"]}
+            )
+        digest = hashlib.sha256(f"{method} {path}\n".encode() + body).hexdigest()
+        return cls(org_id, key, digest)
+
+
+def replay(sess: Session, idem: Idempotency) -> dict[str, Any] | None:
+    """Return the stored response of an earlier identical request, if there was one."""
+    row = sess.get(IdempotencyRow, (idem.org_id, idem.key))
+    if row is None:
+        return None
+    if row.request_digest != idem.digest:
+        raise Conflict(
+            "this Idempotency-Key was used for a different request",
+            errors={"Idempotency-Key": ["already used for another request"]},
+        )
+    stored: dict[str, Any] = json.loads(row.response)
+    return stored
+
+
+def remembering(
+    idem: Idempotency, response: Callable[[list[PassportView]], dict[str, Any]], at: datetime
+) -> Remember:
+    """Return a hook that stores the response in the write's own transaction."""
+
+    def remember(sess: Session, views: list[PassportView]) -> None:
+        sess.add(
+            IdempotencyRow(
+                org_id=idem.org_id,
+                key=idem.key,
+                request_digest=idem.digest,
+                response=json.dumps(response(views)),
+                created_at=at,
+            )
+        )
+
+    return remember

@@ -1,0 +1,218 @@
+"""Issue passports, one or thousands, all or nothing."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, tuple_
+from sqlmodel import Session, col, select
+
+from passport.core.errors import Conflict, InvalidInput
+from passport.core.log.kinds import EntryKind
+from passport.core.product.access import Role, Tier
+from passport.core.product.credentials import SignedVersion, VersionClaim, sign_version
+from passport.core.product.gs1 import DigitalLink, Granularity, make_link
+from passport.services.context import ServiceContext
+from passport.services.orgs.tokens import Caller
+from passport.services.passports.history import (
+    PassportView,
+    record_versions,
+    require_role,
+    signer_for,
+    view_of,
+)
+from passport.services.passports.idempotency import Remember
+from passport.store.tables import PassportRow, table_of
+
+Progress = Callable[[int], None]
+
+
+class BulkRejected(InvalidInput):
+    """A bulk request had bad rows; nothing was stored. `rows` maps row number to errors."""
+
+    code = "bulk-rejected"
+    title = "Bulk request rejected"
+
+    def __init__(self, rows: Mapping[int, Mapping[str, Sequence[str]]]) -> None:
+        super().__init__(f"{len(rows)} row(s) are invalid; nothing was stored")
+        self.rows = {n: {k: list(v) for k, v in e.items()} for n, e in sorted(rows.items())}
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    link: DigitalLink
+    category: str
+    tiers: dict[Tier, dict[str, Any]]
+
+
+def _prepare(ctx: ServiceContext, request: Mapping[str, Any]) -> _Prepared:
+    category = request["category"]
+    product = ctx.rules.validate(category, request["product"])
+    link = make_link(
+        gtin=request["gtin"],
+        granularity=Granularity(request["granularity"]),
+        variant=request.get("variant"),
+        lot=request.get("lot"),
+        serial=request.get("serial"),
+    )
+    return _Prepared(link=link, category=category, tiers=ctx.rules.split_tiers(category, product))
+
+
+def _taken(sess: Session, links: Sequence[DigitalLink]) -> set[str]:
+    """Return the paths among `links` whose id or GTIN+serial is already used."""
+    taken: set[str] = set()
+    for start in range(0, len(links), 500):
+        chunk = links[start : start + 500]
+        by_path = {link.path: link for link in chunk}
+        taken |= set(
+            sess.exec(select(PassportRow.id).where(col(PassportRow.id).in_(by_path))).all()
+        )
+        pairs = [(link.gtin, link.serial) for link in chunk if link.serial is not None]
+        if pairs:
+            used = set(
+                sess.exec(
+                    select(PassportRow.gtin, PassportRow.serial).where(
+                        tuple_(col(PassportRow.gtin), col(PassportRow.serial)).in_(pairs)
+                    )
+                ).all()
+            )
+            taken |= {link.path for link in chunk if (link.gtin, link.serial) in used}
+    return taken
+
+
+def issue_passports(
+    sess: Session,
+    ctx: ServiceContext,
+    caller: Caller | None,
+    requests: Sequence[Mapping[str, Any] | None],
+    *,
+    at: datetime,
+    row_errors: Mapping[int, Mapping[str, list[str]]] | None = None,
+    progress: Progress | None = None,
+    remember: Remember | None = None,
+) -> list[PassportView]:
+    """Issue every request or none; a bad or duplicate row raises BulkRejected naming it.
+
+    A request that is None was already refused by the caller, whose `row_errors` name why.
+    `remember` runs inside the write transaction (idempotency records).
+    """
+    issuer = require_role(caller, Role.MANUFACTURER)
+    if not requests:
+        raise InvalidInput("nothing to issue", errors={"rows": ["send at least one passport"]})
+    if len(requests) > ctx.bulk_max_rows:
+        raise InvalidInput(
+            "too many rows", errors={"rows": [f"at most {ctx.bulk_max_rows} per request"]}
+        )
+    prepared: list[_Prepared] = []
+    errors = {n: dict(e) for n, e in (row_errors or {}).items()}
+    seen: dict[tuple[str, str | None], int] = {}
+    numbers: list[int] = []
+    for number, request in enumerate(requests, start=1):
+        if request is None:
+            continue
+        try:
+            item = _prepare(ctx, request)
+        except InvalidInput as exc:
+            errors[number] = exc.errors or {"row": [exc.detail]}
+            continue
+        key = (item.link.gtin, item.link.serial) if item.link.serial else (item.link.path, None)
+        if key in seen:
+            errors[number] = {"id": [f"same identifier as row {seen[key]}"]}
+        seen.setdefault(key, number)
+        prepared.append(item)
+        numbers.append(number)
+    taken = _taken(sess, [p.link for p in prepared])
+    for number, item in zip(numbers, prepared, strict=True):
+        if item.link.path in taken:
+            errors.setdefault(number, {})["id"] = [f"{item.link.path} is already used"]
+    if errors:
+        raise BulkRejected(errors)
+    signer = signer_for(sess, ctx, issuer)
+    views, signed_versions = [], []
+    for done, item in enumerate(prepared, start=1):
+        claim = VersionClaim(
+            subject_id=item.link.uri(ctx.base_url),
+            category=item.category,
+            granularity=item.link.granularity.value,
+            sequence=1,
+            previous_entry=None,
+            supersedes=None,
+            tiers=item.tiers,
+        )
+        signed = sign_version(
+            claim, signer=signer, base_url=ctx.base_url, at=at, random_bytes=secrets.token_bytes
+        )
+        views.append(
+            view_of(item.link, ctx.base_url, item.category, version=1, sequence=1, signed=signed)
+        )
+        signed_versions.append(signed)
+        if progress is not None and done % 100 == 0:
+            progress(100)
+    sess.commit()  # end the reading transaction; the writing one starts under the lock
+    views = _store(ctx, issuer, prepared, views, signed_versions, at=at, remember=remember)
+    if progress is not None:
+        progress(len(prepared) % 100)
+    return views
+
+
+def _store(
+    ctx: ServiceContext,
+    issuer: Caller,
+    prepared: Sequence[_Prepared],
+    views: Sequence[PassportView],
+    signed: Sequence[SignedVersion],
+    *,
+    at: datetime,
+    remember: Remember | None,
+) -> list[PassportView]:
+    passports = [
+        {
+            "id": p.link.path,
+            "gtin": p.link.gtin,
+            "variant": p.link.variant,
+            "lot": p.link.lot,
+            "serial": p.link.serial,
+            "granularity": p.link.granularity.value,
+            "category": p.category,
+            "org_id": issuer.org_id,
+            "created_at": at,
+        }
+        for p in prepared
+    ]
+
+    def write(batch: Session) -> list[PassportView]:
+        if passports:
+            batch.connection().execute(insert(table_of(PassportRow)), passports)
+        logged = record_versions(batch, views, signed, EntryKind.PASSPORT_ISSUED, at=at)
+        if remember is not None:
+            remember(batch, logged)
+        return logged
+
+    return ctx.sequencer.run(
+        write,
+        entries=len(views),
+        conflict="an identifier was taken concurrently; nothing was stored",
+    )
+
+
+def issue_passport(
+    sess: Session,
+    ctx: ServiceContext,
+    caller: Caller | None,
+    request: Mapping[str, Any],
+    *,
+    at: datetime,
+    remember: Remember | None = None,
+) -> PassportView:
+    """Issue one passport; a used identifier is a Conflict, bad fields an InvalidInput."""
+    try:
+        return issue_passports(sess, ctx, caller, [request], at=at, remember=remember)[0]
+    except BulkRejected as exc:
+        errors = exc.rows[1]
+        if set(errors) == {"id"}:
+            raise Conflict("identifier already used", errors=errors) from None
+        raise InvalidInput("the passport is invalid", errors=errors) from None

@@ -1,0 +1,143 @@
+"""Read passports by tier and correct them with new versions; nothing is edited in place."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlmodel import Session, col, select
+
+from passport.core.errors import Forbidden, InvalidInput, NotFound
+from passport.core.log.kinds import EntryKind
+from passport.core.product.access import Role, Tier, readable_tiers
+from passport.core.product.credentials import VersionClaim, sign_version
+from passport.core.product.gs1 import DigitalLink, parse_path
+from passport.services.context import ServiceContext
+from passport.services.orgs.tokens import Caller
+from passport.services.passports.history import (
+    PassportView,
+    record_versions,
+    require_role,
+    signer_for,
+    view_of,
+)
+from passport.services.passports.idempotency import Remember
+from passport.store.tables import HistoryEntryRow, PassportRow, RestrictedCredentialRow
+
+
+def load_passport(sess: Session, path: str) -> tuple[DigitalLink, PassportRow]:
+    try:
+        link = parse_path(path)
+    except InvalidInput:
+        raise NotFound(f"no passport {path!r}") from None
+    row = sess.get(PassportRow, link.path)
+    if row is None:
+        raise NotFound(f"no passport {link.path}")
+    return link, row
+
+
+def _latest_version(sess: Session, passport_id: str) -> HistoryEntryRow:
+    row = sess.exec(
+        select(HistoryEntryRow)
+        .where(
+            HistoryEntryRow.passport_id == passport_id, col(HistoryEntryRow.version).is_not(None)
+        )
+        .order_by(col(HistoryEntryRow.sequence).desc())
+    ).first()
+    if row is None:
+        raise NotFound(f"passport {passport_id} has no version")
+    return row
+
+
+def get_passport(
+    sess: Session, ctx: ServiceContext, caller: Caller | None, path: str
+) -> PassportView:
+    """Return the current version with exactly the tiers the caller may read."""
+    link, passport = load_passport(sess, path)
+    entry = _latest_version(sess, passport.id)
+    tiers = readable_tiers(caller.roles if caller else ())
+    if caller is not None and caller.org_id == passport.org_id:
+        tiers = frozenset(Tier)  # the issuer reads everything it signed
+    rows = sess.exec(
+        select(RestrictedCredentialRow).where(
+            RestrictedCredentialRow.passport_id == passport.id,
+            RestrictedCredentialRow.sequence == entry.sequence,
+            col(RestrictedCredentialRow.tier).in_([t.value for t in tiers]),
+        )
+    ).all()
+    assert entry.version is not None
+    return PassportView(
+        id=passport.id,
+        uri=link.uri(ctx.base_url),
+        category=passport.category,
+        granularity=passport.granularity,
+        version=entry.version,
+        sequence=entry.sequence,
+        credential=orjson.loads(entry.credential),
+        restricted={Tier(r.tier): orjson.loads(r.credential) for r in rows},
+        ledger_index=entry.ledger_index,
+    )
+
+
+def correct_passport(
+    sess: Session,
+    ctx: ServiceContext,
+    caller: Caller | None,
+    path: str,
+    product: Mapping[str, Any],
+    *,
+    at: datetime,
+    remember: Remember | None = None,
+) -> PassportView:
+    """Issue a new version that supersedes the current one; nothing is edited in place."""
+    issuer = require_role(caller, Role.MANUFACTURER)
+    link, passport = load_passport(sess, path)
+    if passport.org_id != issuer.org_id:
+        raise Forbidden("only the issuing manufacturer may correct a passport")
+    tiers = ctx.rules.split_tiers(passport.category, ctx.rules.validate(passport.category, product))
+    current = _latest_version(sess, passport.id)
+    last = sess.exec(
+        select(HistoryEntryRow)
+        .where(HistoryEntryRow.passport_id == passport.id)
+        .order_by(col(HistoryEntryRow.sequence).desc())
+    ).first()
+    assert last is not None
+    assert current.version is not None
+    claim = VersionClaim(
+        subject_id=link.uri(ctx.base_url),
+        category=passport.category,
+        granularity=passport.granularity,
+        sequence=last.sequence + 1,
+        previous_entry=last.entry_hash,
+        supersedes=orjson.loads(current.credential)["id"],
+        tiers=tiers,
+    )
+    signed = sign_version(
+        claim,
+        signer=signer_for(sess, ctx, issuer),
+        base_url=ctx.base_url,
+        at=at,
+        random_bytes=secrets.token_bytes,
+    )
+    view = view_of(
+        link,
+        ctx.base_url,
+        passport.category,
+        version=current.version + 1,
+        sequence=claim.sequence,
+        signed=signed,
+    )
+    sess.commit()  # end the reading transaction; the writing one starts under the lock
+
+    def write(batch: Session) -> PassportView:
+        [logged] = record_versions(batch, [view], [signed], EntryKind.PASSPORT_CORRECTED, at=at)
+        if remember is not None:
+            remember(batch, [logged])
+        return logged
+
+    return ctx.sequencer.run(
+        write, entries=1, conflict="the passport changed concurrently; retry the new version"
+    )

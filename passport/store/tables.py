@@ -1,0 +1,192 @@
+"""SQLModel tables: storage shape and constraints only, never validation or wire format."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    ForeignKeyConstraint,
+    Integer,
+    LargeBinary,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlmodel import Field, SQLModel
+
+LOG_INDEX = BigInteger().with_variant(Integer, "sqlite")
+
+
+def _when() -> Column[datetime]:
+    return Column(DateTime(timezone=True), nullable=False)
+
+
+class OrganisationRow(SQLModel, table=True):
+    """An organisation in the value chain; its DID is derived from the slug."""
+
+    __tablename__ = "organisation"
+
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(max_length=63, unique=True, index=True)
+    name: str = Field(max_length=200)
+    country: str = Field(max_length=2)
+    province: str | None = Field(default=None, max_length=100)
+    municipality: str | None = Field(default=None, max_length=100)
+    gln: str | None = Field(default=None, max_length=13)
+    created_at: datetime = Field(sa_column=_when())
+
+
+class OrgRoleRow(SQLModel, table=True):
+    """One role an organisation holds."""
+
+    __tablename__ = "org_role"
+
+    org_id: int = Field(foreign_key="organisation.id", primary_key=True)
+    role: str = Field(max_length=20, primary_key=True)
+
+
+class OrgKeyRow(SQLModel, table=True):
+    """A public signing key of an organisation; retired keys stay listed forever."""
+
+    __tablename__ = "org_key"
+
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="organisation.id", index=True)
+    key_id: str = Field(max_length=40, unique=True)
+    public_key: bytes = Field(sa_column=Column(LargeBinary(32), nullable=False))
+    created_at: datetime = Field(sa_column=_when())
+    retired_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+
+
+class ApiTokenRow(SQLModel, table=True):
+    """A bearer token, stored only as its SHA-256 hash."""
+
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="organisation.id", index=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    label: str = Field(default="", max_length=100)
+    created_at: datetime = Field(sa_column=_when())
+    revoked_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+
+
+class PassportRow(SQLModel, table=True):
+    """A passport identity; its Digital Link path is the key and is never reused."""
+
+    __tablename__ = "passport"
+    # An item is one GTIN + serial, whatever lot or variant its path also names.
+    __table_args__ = (UniqueConstraint("gtin", "serial", name="uq_passport_gtin_serial"),)
+
+    id: str = Field(primary_key=True, max_length=200)
+    gtin: str = Field(max_length=14, index=True)
+    variant: str | None = Field(default=None, max_length=20)
+    lot: str | None = Field(default=None, max_length=20)
+    serial: str | None = Field(default=None, max_length=20)
+    granularity: str = Field(max_length=10)
+    category: str = Field(max_length=20)
+    org_id: int = Field(foreign_key="organisation.id", index=True)
+    created_at: datetime = Field(sa_column=_when())
+
+
+class HistoryEntryRow(SQLModel, table=True):
+    """One signed public credential in a passport's history (a version, later an event)."""
+
+    __tablename__ = "history_entry"
+
+    passport_id: str = Field(foreign_key="passport.id", primary_key=True, max_length=200)
+    sequence: int = Field(primary_key=True)
+    kind: str = Field(max_length=40)
+    version: int | None = Field(default=None)
+    credential: str = Field(sa_column=Column(Text, nullable=False))
+    entry_hash: str = Field(max_length=64)
+    ledger_index: int = Field(sa_column=Column(BigInteger, unique=True, nullable=False))
+    created_at: datetime = Field(sa_column=_when())
+
+
+class RestrictedCredentialRow(SQLModel, table=True):
+    """A signed restricted-tier credential bound by digest to a history entry."""
+
+    __tablename__ = "restricted_credential"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["passport_id", "sequence"], ["history_entry.passport_id", "history_entry.sequence"]
+        ),
+    )
+
+    passport_id: str = Field(primary_key=True, max_length=200)
+    sequence: int = Field(primary_key=True)
+    tier: str = Field(primary_key=True, max_length=20)
+    credential: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class LedgerEntryRow(SQLModel, table=True):
+    """One entry of the append-only log: its exact bytes at a contiguous index. Insert-only."""
+
+    __tablename__ = "ledger_entry"
+    # On SQLite an INTEGER primary key is the rowid itself: one B-tree per entry, not two.
+    idx: int = Field(sa_column=Column(LOG_INDEX, primary_key=True, autoincrement=False))
+    kind: str = Field(max_length=40)
+    entry: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    passport_id: str | None = Field(default=None, max_length=200)
+    created_at: datetime = Field(sa_column=_when())
+    # SHA-256(0x00 || entry), kept beside the entry for readers of the table; `dpp audit` checks
+    # it. Proofs read leaf hashes from the tiles.
+    leaf_hash: bytes = Field(sa_column=Column(LargeBinary(32), nullable=False))
+
+
+class LedgerTileRow(SQLModel, table=True):
+    """A tile of the Merkle tree: the perfect-subtree hashes at levels 4·level to 4·level+3
+    under subtree (4·level+4, idx), `width` of its 16 lowest complete (`passport.core.log.tiles`).
+    A complete tile never changes; the one at the log's right edge on each level only grows."""
+
+    __tablename__ = "ledger_tile"
+
+    level: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    idx: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    width: int = Field(nullable=False)
+    hashes: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class LedgerHeadRow(SQLModel, table=True):
+    """The single lock row of the sequencer: the log's size, taken FOR UPDATE on every append."""
+
+    __tablename__ = "ledger_head"
+
+    id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    size: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class CheckpointRow(SQLModel, table=True):
+    """A signed C2SP checkpoint; every one is kept."""
+
+    __tablename__ = "checkpoint"
+
+    size: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    note: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(sa_column=_when())
+
+
+class IdempotencyRow(SQLModel, table=True):
+    """A write request seen before, by client key: its body digest and the response it got."""
+
+    __tablename__ = "idempotency"
+
+    org_id: int = Field(foreign_key="organisation.id", primary_key=True)
+    key: str = Field(primary_key=True, max_length=200)
+    request_digest: str = Field(max_length=64)
+    response: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(sa_column=_when())
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """Return the Core table of a model, for bulk inserts that skip the ORM."""
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    return table
