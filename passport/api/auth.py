@@ -9,7 +9,8 @@ from typing import Any, TypeVar
 from flask import g, request
 
 from passport.core.errors import Unauthenticated
-from passport.services.orgs.tokens import Caller, authenticate
+from passport.core.product.access import Caller
+from passport.services.orgs.tokens import authenticate
 from passport.store import db
 
 

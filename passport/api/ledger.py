@@ -11,8 +11,6 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from passport.api.auth import authenticated, required_caller
-from passport.core.errors import Forbidden
-from passport.core.product.access import Role
 from passport.services.ledger import proofs
 from passport.services.ledger.log import entry_bytes_at
 from passport.store import db
@@ -148,6 +146,6 @@ class Checkpoints(MethodView):
     @audit_blp.response(200, CheckpointOut(many=True))
     def get(self, args: dict[str, Any]) -> list[Any]:
         """List signed checkpoints, newest first (auditor organisations only)."""
-        if Role.AUDITOR not in required_caller().roles:
-            raise Forbidden("only auditors list checkpoints")
-        return proofs.list_checkpoints(db.session(), limit=args["limit"], before=args.get("before"))
+        return proofs.list_checkpoints(
+            db.session(), required_caller(), limit=args["limit"], before=args.get("before")
+        )

@@ -13,9 +13,9 @@ from sqlmodel import Session
 
 from passport.api.bulk import load_envelope
 from passport.core.errors import PassportError
+from passport.core.product.access import Caller
 from passport.services.context import ServiceContext
 from passport.services.orgs.organisations import get_organisation
-from passport.services.orgs.tokens import Caller
 from passport.services.passports.bulk import BulkRows, csv_rows
 from passport.services.passports.issue import BulkRejected, issue_passports
 from passport.store import db

@@ -8,9 +8,10 @@ from datetime import datetime
 from sqlmodel import Session
 
 from passport.core.errors import NotFound
+from passport.core.product.access import Caller
 from passport.services.context import SCHEMAS_DIR, ServiceContext
 from passport.services.orgs.organisations import create_organisation, get_organisation
-from passport.services.orgs.tokens import Caller, create_token
+from passport.services.orgs.tokens import create_token
 from passport.services.passports.issue import issue_passports
 
 DEMO_ORGS = [

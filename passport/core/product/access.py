@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from enum import StrEnum
+
+from passport.core.errors import Forbidden
 
 
 class Role(StrEnum):
@@ -38,3 +41,21 @@ def readable_tiers(roles: Iterable[Role]) -> frozenset[Tier]:
     if Role.AUDITOR in held:
         tiers |= {Tier.LEGITIMATE_INTEREST, Tier.AUTHORITY}
     return frozenset(tiers)
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """An authenticated organisation making a request."""
+
+    org_id: int
+    slug: str
+    roles: frozenset[Role]
+
+
+def require_role(caller: Caller | None, role: Role) -> Caller:
+    """Return `caller` if it holds `role`; raise Forbidden otherwise (anonymous callers too)."""
+    if caller is None:
+        raise Forbidden(f"only a {role.value} may do this")
+    if role not in caller.roles:
+        raise Forbidden(f"only a {role.value} may do this; {caller.slug} is not one")
+    return caller

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
-from passport.core.errors import InvalidInput, NotFound
+from passport.core.errors import Forbidden, InvalidInput, NotFound
 from passport.core.log.merkle import consistency_proof, fold, inclusion_plan
+from passport.core.product.access import Caller, Role
 from passport.services.ledger.checkpoints import latest
 from passport.services.ledger.log import StoredNodes, ensure_committed, read_nodes
 from passport.store.tables import CheckpointRow
@@ -41,9 +42,11 @@ def latest_checkpoint(sess: Session) -> CheckpointRow:
 
 
 def list_checkpoints(
-    sess: Session, *, limit: int = 100, before: int | None = None
+    sess: Session, caller: Caller, *, limit: int = 100, before: int | None = None
 ) -> list[CheckpointRow]:
-    """Return signed checkpoints, newest first."""
+    """Return signed checkpoints, newest first (auditors only)."""
+    if Role.AUDITOR not in caller.roles:
+        raise Forbidden("only auditors list checkpoints")
     query = select(CheckpointRow).order_by(col(CheckpointRow.size).desc()).limit(limit)
     if before is not None:
         query = query.where(col(CheckpointRow.size) < before)

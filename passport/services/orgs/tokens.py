@@ -10,20 +10,11 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from passport.core.errors import NotFound, Unauthenticated
-from passport.core.product.access import Role
+from passport.core.product.access import Caller
 from passport.services.orgs.organisations import Organisation, get_organisation
 from passport.store.tables import ApiTokenRow, OrganisationRow
 
 TOKEN_PREFIX = "dpp_"
-
-
-@dataclass(frozen=True, slots=True)
-class Caller:
-    """An authenticated organisation making a request."""
-
-    org_id: int
-    slug: str
-    roles: frozenset[Role]
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,14 +10,13 @@ from sqlmodel import Session, col, select
 
 from passport.core.log.kinds import KEY_KINDS, EntryKind
 from passport.core.log.merkle import inclusion_proof
-from passport.core.product.access import Tier, readable_tiers
+from passport.core.product.access import Caller, Tier, readable_tiers
 from passport.core.product.bundle import BUNDLE_FORMAT
 from passport.core.signing.did import PublishedKey, did_document
 from passport.core.signing.multibase import decode_multikey
 from passport.services.context import ServiceContext
 from passport.services.ledger.log import StoredNodes
 from passport.services.ledger.publisher import Publisher
-from passport.services.orgs.tokens import Caller
 from passport.services.passports.read import load_passport
 from passport.store.tables import HistoryEntryRow, LedgerEntryRow, RestrictedCredentialRow
 

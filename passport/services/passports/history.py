@@ -10,17 +10,15 @@ from typing import Any
 from sqlalchemy import insert
 from sqlmodel import Session
 
-from passport.core.errors import Forbidden
 from passport.core.log.kinds import EntryKind, entry_bytes
 from passport.core.log.merkle import leaf_hash
-from passport.core.product.access import Role, Tier
+from passport.core.product.access import Caller, Tier
 from passport.core.product.credentials import SignedVersion, Signer
 from passport.core.product.gs1 import DigitalLink
 from passport.core.signing.did import signing_method
 from passport.services.context import ServiceContext
 from passport.services.ledger.log import NewEntry, append
 from passport.services.orgs.organisations import current_key_id
-from passport.services.orgs.tokens import Caller
 from passport.store.tables import HistoryEntryRow, RestrictedCredentialRow, table_of
 
 
@@ -37,14 +35,6 @@ class PassportView:
     credential: dict[str, Any]
     restricted: dict[Tier, dict[str, Any]]
     ledger_index: int | None = None
-
-
-def require_role(caller: Caller | None, role: Role) -> Caller:
-    if caller is None:
-        raise Forbidden(f"only a {role.value} may do this")
-    if role not in caller.roles:
-        raise Forbidden(f"only a {role.value} may do this; {caller.slug} is not one")
-    return caller
 
 
 def signer_for(sess: Session, ctx: ServiceContext, caller: Caller) -> Signer:

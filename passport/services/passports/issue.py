@@ -13,15 +13,13 @@ from sqlmodel import Session, col, select
 
 from passport.core.errors import Conflict, InvalidInput
 from passport.core.log.kinds import EntryKind
-from passport.core.product.access import Role, Tier
+from passport.core.product.access import Caller, Role, Tier, require_role
 from passport.core.product.credentials import SignedVersion, VersionClaim, sign_version
 from passport.core.product.gs1 import DigitalLink, Granularity, make_link
 from passport.services.context import ServiceContext
-from passport.services.orgs.tokens import Caller
 from passport.services.passports.history import (
     PassportView,
     record_versions,
-    require_role,
     signer_for,
     view_of,
 )

@@ -12,15 +12,13 @@ from sqlmodel import Session, col, select
 
 from passport.core.errors import Forbidden, InvalidInput, NotFound
 from passport.core.log.kinds import EntryKind
-from passport.core.product.access import Role, Tier, readable_tiers
+from passport.core.product.access import Caller, Role, Tier, readable_tiers, require_role
 from passport.core.product.credentials import VersionClaim, sign_version
 from passport.core.product.gs1 import DigitalLink, parse_path
 from passport.services.context import ServiceContext
-from passport.services.orgs.tokens import Caller
 from passport.services.passports.history import (
     PassportView,
     record_versions,
-    require_role,
     signer_for,
     view_of,
 )
