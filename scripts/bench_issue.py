@@ -19,10 +19,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlmodel import Session
 
 from passport import create_app
+from passport.core.product.access import Caller
 from passport.instance import initialise
 from passport.services.context import SCHEMAS_DIR, ServiceContext
 from passport.services.orgs.organisations import create_organisation
-from passport.services.orgs.tokens import Caller
 from passport.services.passports.issue import issue_passports
 from passport.store import db
 

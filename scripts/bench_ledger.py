@@ -173,11 +173,11 @@ def bench_audit(folder: Path, count: int) -> None:
     """Print `dpp audit` entries/s against bare Ed25519 verify/s x cores, both modes."""
     import json
 
+    from passport.core.product.access import Caller
     from passport.services.context import SCHEMAS_DIR
     from passport.services.ledger.audit.run import audit
     from passport.services.ledger.publisher import Publisher
     from passport.services.orgs.organisations import create_organisation
-    from passport.services.orgs.tokens import Caller
     from passport.services.passports.issue import issue_passports
 
     app = make_app(folder, "audit.db")

@@ -142,11 +142,11 @@ def main() -> None:
     from sqlmodel import Session
 
     from passport import create_app
+    from passport.core.product.access import Caller
     from passport.instance import check_startup, initialise
     from passport.services.context import SCHEMAS_DIR, ServiceContext
     from passport.services.ledger.publisher import Publisher
     from passport.services.orgs.organisations import get_organisation
-    from passport.services.orgs.tokens import Caller
     from passport.services.passports.history import signer_for
     from passport.services.passports.issue import issue_passports
     from passport.store import db

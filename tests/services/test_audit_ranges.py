@@ -12,10 +12,10 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from passport.core.log.tiles import slot, tile_of
+from passport.core.product.access import Caller
 from passport.services.ledger.audit.worker import RANGE
 from passport.services.ledger.checkpoints import publish
 from passport.services.orgs.organisations import get_organisation
-from passport.services.orgs.tokens import Caller
 from passport.services.passports.issue import issue_passports
 from passport.services.passports.read import correct_passport
 from passport.store import db

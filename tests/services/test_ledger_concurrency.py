@@ -112,9 +112,9 @@ def test_concurrent_writes_share_batches(maker: Flask) -> None:
     from concurrent.futures import ThreadPoolExecutor
     from datetime import UTC, datetime
 
+    from passport.core.product.access import Caller
     from passport.services.context import SCHEMAS_DIR, ServiceContext
     from passport.services.orgs.organisations import get_organisation
-    from passport.services.orgs.tokens import Caller
     from passport.services.passports.issue import issue_passport
 
     ctx: ServiceContext = maker.extensions["passport.services"]

@@ -15,9 +15,9 @@ from datetime import UTC, datetime
 from sqlmodel import Session
 
 from passport import create_app
+from passport.core.product.access import Caller
 from passport.services.context import SCHEMAS_DIR
 from passport.services.orgs.organisations import get_organisation
-from passport.services.orgs.tokens import Caller
 from passport.services.passports.issue import issue_passports
 from passport.store import db
 
