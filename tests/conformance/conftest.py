@@ -1,4 +1,4 @@
-"""Fixtures for the public conformance material kept next to the project."""
+"""Fixtures for the public conformance vectors vendored under tests/conformance/vectors/."""
 
 from __future__ import annotations
 
@@ -6,15 +6,15 @@ from pathlib import Path
 
 import pytest
 
-CONFORMANCE_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "conformance"
+CONFORMANCE_DIR = Path(__file__).resolve().parent / "vectors"
 
 
 @pytest.fixture(scope="session")
 def conformance_dir() -> Path:
-    """Return the shared conformance folder, failing loudly when it is absent."""
+    """Return the vendored vectors folder, failing loudly when it is absent."""
     if not CONFORMANCE_DIR.is_dir():
         pytest.fail(
-            f"conformance material missing: expected {CONFORMANCE_DIR} "
-            "(../shared/conformance relative to the project root); these tests never skip"
+            f"conformance vectors missing: expected {CONFORMANCE_DIR} "
+            "(tests/conformance/vectors, see its README.md); these tests never skip"
         )
     return CONFORMANCE_DIR

@@ -40,7 +40,7 @@ REFERENCE_LEAVES = [
 
 # MTH of the first n reference leaves, n = 0..8: the RFC 6962 test data shipped with
 # google/trillian's and certificate-transparency's Merkle verifier tests (size 0 and 8 are also
-# in ../shared/conformance/README.md).
+# in tests/conformance/vectors/README.md).
 REFERENCE_ROOTS = [
     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
     "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
