@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import http
 from typing import Any
 
+from apispec import BasePlugin
 from apispec.ext.marshmallow import MarshmallowPlugin
-from flask import Flask
+from flask import Flask, Response
 from flask_smorest import Api
-from flask_smorest.utils import prepare_response
 from werkzeug.exceptions import HTTPException
 
 from passport.api import problems
+from passport.api.ledger import audit_blp
+from passport.api.ledger import blp as ledger
+from passport.api.passports import blp as passports
 from passport.core.errors import PassportError
 
 API_SETTINGS: dict[str, Any] = {
@@ -34,37 +36,44 @@ API_SETTINGS: dict[str, Any] = {
 }
 
 
+class ProblemResponses(BasePlugin):
+    """Document every response that carries a problem detail as `application/problem+json`."""
+
+    def response_helper(self, response: dict[str, Any], **_kwargs: Any) -> dict[str, Any] | None:
+        """Move an error response's JSON content to the problem media type (RFC 9457)."""
+        content = response.get("content", {})
+        body = content.get("application/json")
+        if body is None or body.get("schema") != _PROBLEM_REF:
+            return None
+        return {"content": {problems.MEDIA_TYPE: body}}
+
+
+_PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+
+
 class PassportApi(Api):  # type: ignore[misc]
     """Api whose every error, documented or raised, is an RFC 9457 problem detail."""
 
     ERROR_SCHEMA = problems.ProblemSchema
 
-    def _register_error_handlers(self) -> None:
-        self._app.register_error_handler(PassportError, problems.from_domain)
-        self._app.register_error_handler(HTTPException, problems.from_http)
-        self._app.register_error_handler(Exception, problems.from_unexpected)
-
-    def _register_responses(self) -> None:
-        for status in http.HTTPStatus:
-            response: dict[str, Any] = {"description": status.phrase}
-            if status >= 400:
-                response["schema"] = self.ERROR_SCHEMA
-            prepare_response(response, self.spec, problems.MEDIA_TYPE)
-            self.spec.components.response(status.name, response, lazy=True)
-        response = {"description": "Problem detail", "schema": self.ERROR_SCHEMA}
-        prepare_response(response, self.spec, problems.MEDIA_TYPE)
-        self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
+    def handle_http_exception(self, error: HTTPException) -> Response:
+        """Answer an HTTP error (404, 405, 413, a parse error …) with a problem detail."""
+        return problems.from_http(error)
 
 
 def init_app(app: Flask) -> PassportApi:
-    """Register the API blueprints on `app`."""
-    from passport.api.ledger import audit_blp
-    from passport.api.ledger import blp as ledger
-    from passport.api.passports import blp as passports
-
+    """Register the API blueprints on `app`, and one problem-detail shape for every error."""
     for key, value in API_SETTINGS.items():
         app.config.setdefault(key, value)
-    api = PassportApi(app, spec_kwargs={"marshmallow_plugin": MarshmallowPlugin()})
+    api = PassportApi(
+        app,
+        spec_kwargs={
+            "marshmallow_plugin": MarshmallowPlugin(),
+            "extra_plugins": [ProblemResponses()],
+        },
+    )
+    app.register_error_handler(PassportError, problems.from_domain)
+    app.register_error_handler(Exception, problems.from_unexpected)
     api.register_blueprint(passports)
     api.register_blueprint(ledger)
     api.register_blueprint(audit_blp)

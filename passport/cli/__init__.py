@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 from flask import Flask
 from flask.cli import ScriptInfo
+from flask_smorest.spec import openapi_cli
 
 from passport.cli.imports import import_command
 from passport.cli.keys import key_group
@@ -39,6 +40,9 @@ def dpp() -> None:
     Settings come from the environment (DATABASE_URL, DPP_BASE_URL, DPP_KEYS_DIR,
     DPP_KEY_PASSPHRASE); `dpp verify` needs none of them.
     """
+
+
+dpp.add_command(openapi_cli)  # `dpp openapi write …`, as flask-smorest gives `flask openapi`
 
 
 def main() -> None:
