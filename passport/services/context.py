@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from typing import Any
 
-from passport.core.product.rules import ProductRules
+from passport.core.product.rules import CATEGORIES, ProductRules
 from passport.services.ledger.sequencer import Sequencer
 from passport.store.keystore import KeyStore
 
-SCHEMAS_DIR = Path(__file__).resolve().parents[2] / "schemas"
-CATEGORIES = ("textile", "mattress")
+# The top-level schemas/ folder, shipped as the package `passport.schemas` (pyproject maps it), so
+# it is found the same way from a wheel and from an editable install. Read it only through here.
+SCHEMAS_DIR: Traversable = files("passport.schemas")
 
 
-def load_schemas(directory: Path = SCHEMAS_DIR) -> dict[str, dict[str, Any]]:
+def load_schemas(directory: Traversable = SCHEMAS_DIR) -> dict[str, dict[str, Any]]:
     """Read the product JSON Schemas, one per category."""
     return {
         name: json.loads((directory / f"{name}.schema.json").read_text(encoding="utf-8"))

@@ -186,6 +186,13 @@ class IdempotencyRow(SQLModel, table=True):
     created_at: datetime = Field(sa_column=_when())
 
 
+def row_id(row: OrganisationRow) -> int:
+    """Return a flushed row's id; refuse a row that was never stored (it has none yet)."""
+    if row.id is None:
+        raise RuntimeError(f"{type(row).__name__} {row.slug!r} has no id: flush it first")
+    return row.id
+
+
 def table_of(model: type[SQLModel]) -> Table:
     """Return the Core table of a model, for bulk inserts that skip the ORM."""
     table: Table = model.__table__  # type: ignore[attr-defined]

@@ -12,7 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from passport.core.errors import InvalidInput
-from passport.core.signing.canonical import canonicalize, sha256_digest_sri
+from passport.core.product.credentials import digest_sri
+from passport.core.signing.canonical import canonicalize
 
 SAFE = 2**53 - 1
 TRICKY_CHARS = "\x00\x01\x08\t\n\x0b\x0c\r\x1f\x7f\x80\u2028\u2029/\\\"'<>&é€\ud800\udfff\U0001f600"
@@ -115,10 +116,10 @@ def test_values_without_canonical_form_are_refused(value: object) -> None:
         canonicalize(value)
 
 
-def test_sha256_digest_sri() -> None:
+def test_digest_sri_known_answers() -> None:
     expected = "sha256-" + base64.b64encode(hashlib.sha256(b"abc").digest()).decode()
-    assert sha256_digest_sri(b"abc") == expected
-    assert sha256_digest_sri(b"") == "sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+    assert digest_sri(b"abc") == expected
+    assert digest_sri(b"") == "sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
 
 
 def test_nesting_deeper_than_orjson_allows_falls_back() -> None:

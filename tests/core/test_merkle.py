@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -16,12 +15,10 @@ from passport.core.log.merkle import (
     EMPTY_ROOT,
     MemoryTree,
     NodeId,
-    append_nodes,
     consistency_plan,
     consistency_proof,
     inclusion_plan,
     inclusion_proof,
-    new_nodes,
     node_hash,
     root,
     root_from_leaves,
@@ -193,32 +190,6 @@ def test_consistency_proofs_match_the_definition_verify_and_catch_any_bit(
     assert [c for c in changes if not refused(verify_consistency, base, c)] == []
 
 
-@EXAMPLES
-@given(seed=SEED, n=st.integers(0, 600), cuts=st.lists(st.integers(0, 600), max_size=8))
-def test_new_nodes_and_append_nodes_rebuild_memory_tree_exactly(
-    seed: bytes, n: int, cuts: list[int]
-) -> None:
-    leaves = random_leaves(seed, n)
-    expected = dict(tree_of(leaves).stored)
-    one_by_one: dict[NodeId, bytes] = {}
-    for index, digest in enumerate(leaves):
-        reader = DictReader(one_by_one)
-        created = new_nodes(index, digest, reader)
-        assert reader.calls <= 1
-        assert len(created) == 1 + reader.asked  # one new node per left sibling read
-        assert not set(dict(created)) & set(one_by_one)
-        one_by_one.update(created)
-    assert one_by_one == expected
-    batched: dict[NodeId, bytes] = {}
-    bounds = sorted({0, n, *(c for c in cuts if c < n)})
-    for start, end in pairwise(bounds):
-        reader = DictReader(batched)
-        batched.update(append_nodes(start, leaves[start:end], reader))
-        assert reader.calls <= 1
-    assert batched == expected
-    assert root(n, DictReader(batched)) == mth(leaves)
-
-
 @pytest.mark.parametrize("size", [10**6, 10**4 + 1, 2**20, 2**40 + 12345])
 def test_proofs_read_o_log_n_nodes_in_one_call(size: int) -> None:
     bound = 2 * (size.bit_length() - 1) + 2  # 2·floor(log2 n) + 2
@@ -233,9 +204,6 @@ def test_proofs_read_o_log_n_nodes_in_one_call(size: int) -> None:
     reader = DummyReader({})
     root(size, reader)
     assert (reader.calls, reader.asked) == (1, bin(size).count("1"))
-    reader = DummyReader({})
-    assert len(new_nodes(2**20 - 1, bytes(32), reader)) == 21
-    assert (reader.calls, reader.asked) == (1, 20)
 
 
 def test_root_from_leaves_small_cases() -> None:

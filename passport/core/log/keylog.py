@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from passport.core.errors import LedgerInconsistent, SignatureInvalid
 from passport.core.log.kinds import EntryKind
 from passport.core.signing.canonical import canonicalize
+from passport.core.signing.did import PublishedKey, did_document
 from passport.core.signing.multibase import decode_multikey, encode_multikey
+
+
+def logged_did_document(did: str, registered: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """Return `did`'s DID document as the log's key registrations (`key` objects) state it."""
+    keys = [
+        PublishedKey(key["id"].split("#", 1)[1], decode_multikey(key["publicKeyMultibase"]), False)
+        for key in registered
+        if key["controller"] == did
+    ]
+    return did_document(did, keys)
 
 
 def key_entry(

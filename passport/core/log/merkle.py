@@ -12,7 +12,6 @@ from passport.core.errors import LedgerInconsistent
 # (level, index) names the perfect subtree over leaves [index·2^level, (index+1)·2^level).
 NodeId = tuple[int, int]
 Plan = list[tuple[NodeId, ...]]  # per output hash, its perfect subtrees from left to right
-NewNode = tuple[NodeId, bytes]
 EMPTY_ROOT = hashlib.sha256(b"").digest()
 HASH_SIZE = 32
 
@@ -134,34 +133,6 @@ def inclusion_proof(index: int, size: int, reader: NodeReader) -> list[bytes]:
 def consistency_proof(old_size: int, new_size: int, reader: NodeReader) -> list[bytes]:
     """Return the RFC 9162 consistency proof from `old_size` to `new_size` leaves."""
     return fetch(consistency_plan(old_size, new_size), reader)
-
-
-def _complete(index: int, digest: bytes, known: Mapping[NodeId, bytes]) -> list[NewNode]:
-    """Return leaf `index` and every perfect subtree it completes, using left siblings `known`."""
-    created, level = [((0, index), digest)], 1
-    while (index + 1) % (1 << level) == 0:
-        digest = node_hash(known[(level - 1, (index >> (level - 1)) - 1)], digest)
-        created.append(((level, index >> level), digest))
-        level += 1
-    return created
-
-
-def new_nodes(index: int, leaf_hash: bytes, reader: NodeReader) -> list[NewNode]:
-    """Return the nodes created by appending leaf `index`, reading its left siblings at once."""
-    completed = (~index & (index + 1)).bit_length() - 1  # the trailing one bits of `index`
-    siblings = [(level, (index >> level) - 1) for level in range(completed)]
-    return _complete(index, leaf_hash, _read(reader, siblings))
-
-
-def append_nodes(size: int, leaf_hashes: Sequence[bytes], reader: NodeReader) -> list[NewNode]:
-    """Return the nodes created by appending a batch at `size`, reading the frontier at once."""
-    known = dict(_read(reader, root_plan(size)[0] if size else ()))
-    created: list[NewNode] = []
-    for offset, digest in enumerate(leaf_hashes):
-        grown = _complete(size + offset, digest, known)
-        known.update(grown)
-        created.extend(grown)
-    return created
 
 
 def root_from_leaves(leaf_hashes: Sequence[bytes]) -> bytes:

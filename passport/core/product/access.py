@@ -32,6 +32,17 @@ class Tier(StrEnum):
 _LEGITIMATE = {Role.REPAIRER, Role.REMANUFACTURER, Role.COLLECTOR, Role.RECYCLER}
 
 
+def tiers_for(caller: Caller | None, *, issuer_org_id: int) -> frozenset[Tier]:
+    """Return the tiers `caller` may read of a passport `issuer_org_id` issued.
+
+    The one read policy: anonymous callers read the public tier, roles add theirs, and the
+    issuing organisation reads everything it signed.
+    """
+    if caller is not None and caller.org_id == issuer_org_id:
+        return frozenset(Tier)
+    return readable_tiers(caller.roles if caller else ())
+
+
 def readable_tiers(roles: Iterable[Role]) -> frozenset[Tier]:
     """Return the tiers a caller holding `roles` may read (anonymous callers pass no roles)."""
     held = set(roles)

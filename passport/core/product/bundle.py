@@ -10,15 +10,13 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from passport.core.errors import LedgerInconsistent, PassportError, SignatureInvalid
-from passport.core.log.keylog import KeyHistory
+from passport.core.log.keylog import KeyHistory, logged_did_document
 from passport.core.log.kinds import KEY_KINDS, EntryKind
 from passport.core.log.merkle import leaf_hash, verify_inclusion
 from passport.core.log.note import open_checkpoint, parse_verifier_key
 from passport.core.product.credentials import check_restricted
 from passport.core.signing.canonical import canonicalize
 from passport.core.signing.dataintegrity import verify_credential
-from passport.core.signing.did import PublishedKey, did_document
-from passport.core.signing.multibase import decode_multikey
 
 BUNDLE_FORMAT = "dpp-ledger-bundle/v1"
 PASSPORT_KINDS = frozenset({EntryKind.PASSPORT_ISSUED, EntryKind.PASSPORT_CORRECTED})
@@ -220,14 +218,6 @@ def _check_documents(
     if not isinstance(documents, Mapping) or set(documents) != issuers:
         raise LedgerInconsistent("the bundle must hold one DID document per issuer")
     for did, document in documents.items():
-        keys = [
-            PublishedKey(
-                e.body["key"]["id"].split("#", 1)[1],
-                decode_multikey(e.body["key"]["publicKeyMultibase"]),
-                False,
-            )
-            for e in entries
-            if e.kind == EntryKind.KEY_REGISTERED and e.body["key"]["controller"] == did
-        ]
-        if document != did_document(did, keys):
+        registered = [e.body["key"] for e in entries if e.kind == EntryKind.KEY_REGISTERED]
+        if document != logged_did_document(did, registered):
             raise LedgerInconsistent(f"the DID document of {did} differs from the logged keys")

@@ -7,7 +7,7 @@ import hashlib
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from passport.core.errors import SignatureInvalid
 from passport.core.product.access import Tier
 from passport.core.signing.canonical import canonicalize
-from passport.core.signing.dataintegrity import sign_credential
+from passport.core.signing.dataintegrity import format_created, sign_credential
 
 VC_CONTEXT = "https://www.w3.org/ns/credentials/v2"
 CONTEXT_PATH = "/contexts/dpp/v1"
@@ -64,12 +64,6 @@ def digest_sri(data: bytes) -> str:
     return "sha256-" + base64.b64encode(hashlib.sha256(data).digest()).decode()
 
 
-def _stamp(at: datetime) -> str:
-    if at.tzinfo is None:
-        raise ValueError("naive datetime")
-    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def sign_version(
     claim: VersionClaim,
     *,
@@ -80,7 +74,7 @@ def sign_version(
 ) -> SignedVersion:
     """Sign the restricted credentials first, then the public one that binds their digests."""
     ctx = contexts(base_url)
-    valid_from = _stamp(at)
+    valid_from = format_created(at)
     history: dict[str, Any] = {"sequence": claim.sequence}
     if claim.previous_entry is not None:
         history["previousEntry"] = claim.previous_entry

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import secrets
 from dataclasses import dataclass
 from enum import StrEnum
 from urllib.parse import quote, unquote
@@ -15,6 +14,7 @@ _CSET82 = re.compile(r"^[!\"%&'()*+,\-./0-9:;<=>?A-Z_a-z]{1,20}$")
 # Crockford base32: no I, L, O or U, so a serial read aloud or off a worn label is unambiguous.
 SERIAL_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 SERIAL_LENGTH = 13  # 13 x 5 bits = 65 bits of randomness: a possession secret, not a counter
+SERIAL_ENTROPY_BYTES = 9  # 72 bits drawn, 65 used
 
 
 class Granularity(StrEnum):
@@ -61,9 +61,18 @@ def check_qualifier(value: str, *, field: str) -> str:
     return value
 
 
-def new_serial() -> str:
-    """Return a fresh random serial of 65 bits in an unambiguous alphabet."""
-    return "".join(secrets.choice(SERIAL_ALPHABET) for _ in range(SERIAL_LENGTH))
+def serial_from(entropy: bytes) -> str:
+    """Return a serial of 13 Crockford base32 characters made of 65 bits of `entropy`.
+
+    The caller draws the randomness (`secrets.token_bytes(SERIAL_ENTROPY_BYTES)`): the core
+    reads no randomness source of its own.
+    """
+    if len(entropy) != SERIAL_ENTROPY_BYTES:
+        raise ValueError(f"a serial takes {SERIAL_ENTROPY_BYTES} bytes of entropy")
+    bits = int.from_bytes(entropy, "big") >> (8 * SERIAL_ENTROPY_BYTES - 5 * SERIAL_LENGTH)
+    return "".join(
+        SERIAL_ALPHABET[(bits >> (5 * (SERIAL_LENGTH - 1 - i))) & 31] for i in range(SERIAL_LENGTH)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,8 +122,10 @@ def make_link(
     lot: str | None = None,
     serial: str | None = None,
     variant: str | None = None,
+    entropy: bytes,
 ) -> DigitalLink:
-    """Return the identity for a new passport, generating a serial for items that have none."""
+    """Return the identity for a new passport; an item that names no serial gets one made of
+    `entropy` (`SERIAL_ENTROPY_BYTES` random bytes, see `serial_from`)."""
     gtin14 = normalise_gtin(gtin)
     if variant is not None:
         check_qualifier(variant, field="variant")
@@ -135,7 +146,7 @@ def make_link(
                 "a batch passport has no serial", errors={"serial": ["not allowed for a batch"]}
             )
     if granularity is Granularity.ITEM and serial is None:
-        serial = new_serial()
+        serial = serial_from(entropy)
     return DigitalLink(gtin=gtin14, variant=variant, lot=lot, serial=serial)
 
 

@@ -17,6 +17,8 @@ from passport.core.errors import InvalidInput
 from passport.core.product.access import Tier
 from passport.core.product.gs1 import gtin_check_digit
 
+CATEGORIES = ("textile", "mattress")  # the product categories a passport may have
+
 ROOT = "product"
 TIER_KEY = "x-access-tier"
 UNKNOWN = "unknown field: not in the schema"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from typing import Any, cast
 
 import orjson
@@ -80,8 +78,3 @@ def canonicalize(value: object, *, floats: bool = True) -> bytes:
         return rfc8785.dumps(cast(Any, value))
     except (rfc8785.CanonicalizationError, UnicodeError) as exc:
         raise InvalidInput(f"value has no RFC 8785 canonical form: {exc}") from exc
-
-
-def sha256_digest_sri(data: bytes) -> str:
-    """Return the Subresource Integrity string `sha256-<base64>` of `data`."""
-    return "sha256-" + base64.b64encode(hashlib.sha256(data).digest()).decode("ascii")

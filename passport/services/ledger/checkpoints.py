@@ -95,7 +95,10 @@ def publish(
         except IntegrityError:  # another worker signed this very size: same tree, same root
             sess.rollback()
             stored = sess.get(CheckpointRow, size)
-            assert stored is not None
+            if stored is None:
+                raise LedgerInconsistent(
+                    f"checkpoint {size} was neither stored nor found"
+                ) from None
             return _as_published(stored, key)
         witness = read_witness(keys_dir)
         if witness is None or _size_of(witness, key) < size:

@@ -19,7 +19,7 @@ from passport.core.signing.did import PublishedKey, signing_method
 from passport.services.context import ServiceContext
 from passport.services.ledger.log import NewEntry, append, begin_write
 from passport.store.keystore import key_id_for, load_private_key_file, raw_public
-from passport.store.tables import OrganisationRow, OrgKeyRow, OrgRoleRow
+from passport.store.tables import OrganisationRow, OrgKeyRow, OrgRoleRow, row_id
 
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
@@ -103,10 +103,9 @@ def create_organisation(
         raise Conflict(
             f"organisation {slug!r} exists", errors={"slug": ["already taken"]}
         ) from None
-    assert row.id is not None
-    sess.add_all(OrgRoleRow(org_id=row.id, role=r.value) for r in sorted(chosen))
+    sess.add_all(OrgRoleRow(org_id=row_id(row), role=r.value) for r in sorted(chosen))
     key_id, public = ctx.keys.generate(slug)
-    sess.add(OrgKeyRow(org_id=row.id, key_id=key_id, public_key=public, created_at=at))
+    sess.add(OrgKeyRow(org_id=row_id(row), key_id=key_id, public_key=public, created_at=at))
     _log_key(sess, ctx.base_url, slug, EntryKind.KEY_REGISTERED, key_id, public, at=at)
     sess.commit()
     return _to_org(row, chosen)
@@ -132,9 +131,8 @@ def _log_key(
 
 
 def _to_org(row: OrganisationRow, roles: Iterable[Role]) -> Organisation:
-    assert row.id is not None
     return Organisation(
-        id=row.id,
+        id=row_id(row),
         slug=row.slug,
         name=row.name,
         roles=frozenset(roles),
@@ -150,7 +148,7 @@ def get_organisation(sess: Session, slug: str) -> Organisation:
     row = sess.exec(select(OrganisationRow).where(OrganisationRow.slug == slug)).first()
     if row is None:
         raise NotFound(f"no organisation {slug!r}")
-    roles = sess.exec(select(OrgRoleRow.role).where(OrgRoleRow.org_id == row.id)).all()
+    roles = sess.exec(select(OrgRoleRow.role).where(OrgRoleRow.org_id == row_id(row))).all()
     return _to_org(row, (Role(r) for r in roles))
 
 

@@ -8,12 +8,11 @@ from typing import Any
 import orjson
 from sqlmodel import Session, col, select
 
+from passport.core.log.keylog import logged_did_document
 from passport.core.log.kinds import KEY_KINDS, EntryKind
 from passport.core.log.merkle import inclusion_proof
-from passport.core.product.access import Caller, Tier, readable_tiers
+from passport.core.product.access import Caller, tiers_for
 from passport.core.product.bundle import BUNDLE_FORMAT
-from passport.core.signing.did import PublishedKey, did_document
-from passport.core.signing.multibase import decode_multikey
 from passport.services.context import ServiceContext
 from passport.services.ledger.log import StoredNodes
 from passport.services.ledger.publisher import Publisher
@@ -51,9 +50,7 @@ def build_bundle(
     for index, raw in [(r.idx, r.entry) for r in [*keys, *logged]]:
         proof = inclusion_proof(index, published.size, reader)
         entries.append({"index": index, "entry": raw.decode(), "proof": [_b64(h) for h in proof]})
-    tiers = readable_tiers(caller.roles if caller else ())
-    if caller is not None and caller.org_id == passport.org_id:
-        tiers = frozenset(Tier)
+    tiers = tiers_for(caller, issuer_org_id=passport.org_id)
     by_sequence = {h.sequence: h.ledger_index for h in history}
     restricted = [
         {
@@ -69,21 +66,8 @@ def build_bundle(
         ).all()
     ]
     # The documents are built from the logged key entries in this bundle, so they match it.
-    documents = {
-        did: did_document(
-            did,
-            [
-                PublishedKey(
-                    k["id"].split("#", 1)[1], decode_multikey(k["publicKeyMultibase"]), False
-                )
-                for k in (
-                    orjson.loads(r.entry)["key"] for r in keys if r.kind == EntryKind.KEY_REGISTERED
-                )
-                if k["controller"] == did
-            ],
-        )
-        for did in sorted(issuers)
-    }
+    registered = [orjson.loads(r.entry)["key"] for r in keys if r.kind == EntryKind.KEY_REGISTERED]
+    documents = {did: logged_did_document(did, registered) for did in sorted(issuers)}
     return {
         "format": BUNDLE_FORMAT,
         "passport": link.uri(ctx.base_url),

@@ -15,7 +15,7 @@ from passport.core.errors import Conflict, InvalidInput
 from passport.core.log.kinds import EntryKind
 from passport.core.product.access import Caller, Role, Tier, require_role
 from passport.core.product.credentials import SignedVersion, VersionClaim, sign_version
-from passport.core.product.gs1 import DigitalLink, Granularity, make_link
+from passport.core.product.gs1 import SERIAL_ENTROPY_BYTES, DigitalLink, Granularity, make_link
 from passport.services.context import ServiceContext
 from passport.services.passports.history import (
     PassportView,
@@ -56,6 +56,7 @@ def _prepare(ctx: ServiceContext, request: Mapping[str, Any]) -> _Prepared:
         variant=request.get("variant"),
         lot=request.get("lot"),
         serial=request.get("serial"),
+        entropy=secrets.token_bytes(SERIAL_ENTROPY_BYTES),
     )
     return _Prepared(link=link, category=category, tiers=ctx.rules.split_tiers(category, product))
 

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from passport.core.errors import Forbidden, InvalidInput, NotFound
 from passport.core.log.kinds import EntryKind
-from passport.core.product.access import Caller, Role, Tier, readable_tiers, require_role
+from passport.core.product.access import Caller, Role, Tier, require_role, tiers_for
 from passport.core.product.credentials import VersionClaim, sign_version
 from passport.core.product.gs1 import DigitalLink, parse_path
 from passport.services.context import ServiceContext
@@ -37,7 +37,8 @@ def load_passport(sess: Session, path: str) -> tuple[DigitalLink, PassportRow]:
     return link, row
 
 
-def _latest_version(sess: Session, passport_id: str) -> HistoryEntryRow:
+def _latest_version(sess: Session, passport_id: str) -> tuple[HistoryEntryRow, int]:
+    """Return the passport's newest version entry and its version number."""
     row = sess.exec(
         select(HistoryEntryRow)
         .where(
@@ -45,9 +46,9 @@ def _latest_version(sess: Session, passport_id: str) -> HistoryEntryRow:
         )
         .order_by(col(HistoryEntryRow.sequence).desc())
     ).first()
-    if row is None:
+    if row is None or row.version is None:
         raise NotFound(f"passport {passport_id} has no version")
-    return row
+    return row, row.version
 
 
 def get_passport(
@@ -55,10 +56,8 @@ def get_passport(
 ) -> PassportView:
     """Return the current version with exactly the tiers the caller may read."""
     link, passport = load_passport(sess, path)
-    entry = _latest_version(sess, passport.id)
-    tiers = readable_tiers(caller.roles if caller else ())
-    if caller is not None and caller.org_id == passport.org_id:
-        tiers = frozenset(Tier)  # the issuer reads everything it signed
+    entry, version = _latest_version(sess, passport.id)
+    tiers = tiers_for(caller, issuer_org_id=passport.org_id)
     rows = sess.exec(
         select(RestrictedCredentialRow).where(
             RestrictedCredentialRow.passport_id == passport.id,
@@ -66,13 +65,12 @@ def get_passport(
             col(RestrictedCredentialRow.tier).in_([t.value for t in tiers]),
         )
     ).all()
-    assert entry.version is not None
     return PassportView(
         id=passport.id,
         uri=link.uri(ctx.base_url),
         category=passport.category,
         granularity=passport.granularity,
-        version=entry.version,
+        version=version,
         sequence=entry.sequence,
         credential=orjson.loads(entry.credential),
         restricted={Tier(r.tier): orjson.loads(r.credential) for r in rows},
@@ -96,14 +94,14 @@ def correct_passport(
     if passport.org_id != issuer.org_id:
         raise Forbidden("only the issuing manufacturer may correct a passport")
     tiers = ctx.rules.split_tiers(passport.category, ctx.rules.validate(passport.category, product))
-    current = _latest_version(sess, passport.id)
+    current, current_version = _latest_version(sess, passport.id)
     last = sess.exec(
         select(HistoryEntryRow)
         .where(HistoryEntryRow.passport_id == passport.id)
         .order_by(col(HistoryEntryRow.sequence).desc())
     ).first()
-    assert last is not None
-    assert current.version is not None
+    if last is None:  # a passport row is only ever stored with its first version
+        raise NotFound(f"passport {passport.id} has no history")
     claim = VersionClaim(
         subject_id=link.uri(ctx.base_url),
         category=passport.category,
@@ -124,7 +122,7 @@ def correct_passport(
         link,
         ctx.base_url,
         passport.category,
-        version=current.version + 1,
+        version=current_version + 1,
         sequence=claim.sequence,
         signed=signed,
     )

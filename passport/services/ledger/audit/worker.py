@@ -312,7 +312,8 @@ def _check_restricted(
 
 def _verify_restricted(index: int, raw: bytes) -> Failure | None:
     """Verify a restricted credential's own signature (it is signed with its public one's key)."""
-    assert _state is not None
+    if _state is None:
+        raise RuntimeError("init_worker has not run in this process")
     try:
         document = orjson.loads(raw)
         method = document["proof"]["verificationMethod"]
