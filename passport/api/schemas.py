@@ -7,8 +7,7 @@ from marshmallow import validate
 
 from passport.api.ledger import InclusionOut
 from passport.core.product.gs1 import Granularity
-
-CATEGORIES = ("textile", "mattress")
+from passport.core.product.rules import CATEGORIES
 
 
 class ProductField(ma.fields.Dict):
