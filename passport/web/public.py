@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from importlib.resources.abc import Traversable
 from typing import Any
 
 from flask import Blueprint, Response, current_app
@@ -41,7 +41,7 @@ def context() -> Response:
     return response
 
 
-def _read(path: Path) -> str:
+def _read(path: Traversable) -> str:
     return path.read_text(encoding="utf-8")
 
 
