@@ -13,6 +13,7 @@ from passport.services.context import SCHEMAS_DIR, ServiceContext
 from passport.services.orgs.organisations import create_organisation, get_organisation
 from passport.services.orgs.tokens import create_token
 from passport.services.passports.issue import issue_passports
+from passport.services.passports.read import passport_paths
 
 DEMO_ORGS = [
     ("twentse-weverij", "Twentse Weverij (demo)", ["manufacturer"], "Overijssel", "Enschede"),
@@ -36,12 +37,17 @@ DEMO_ORGS = [
 
 
 def load_demo(sess: Session, ctx: ServiceContext, *, at: datetime) -> str:
-    """Create the demo organisations and passports if missing; return URL, tokens and ids."""
+    """Create the demo organisations and passports if missing; return what to show the user.
+
+    Every link printed answers: the OpenAPI document, each demo passport's API URL, and each
+    organisation's DID document.
+    """
     created = []
     for slug, name, roles, province, municipality in DEMO_ORGS:
         try:
             get_organisation(sess, slug)
         except NotFound:
+            sess.rollback()  # end the reading transaction: creating takes the write lock at BEGIN
             create_organisation(
                 sess,
                 ctx,
@@ -53,26 +59,27 @@ def load_demo(sess: Session, ctx: ServiceContext, *, at: datetime) -> str:
                 at=at,
             )
             created.append(slug)
-    lines = [f"Demo service at {ctx.base_url}/  (OpenAPI: {ctx.base_url}/api/v1/openapi.json)"]
     if "twentse-weverij" in created:
-        lines += _demo_passports(sess, ctx, at=at)
+        _issue_demo_passports(sess, ctx, at=at)
+    base = ctx.base_url
+    lines = [f"Demo service at {base}  (API contract: {base}/api/v1/openapi.json)"]
+    lines.append("Demo passports (read them with GET; anyone may, roles see more):")
+    for slug, *_rest in DEMO_ORGS:
+        org = get_organisation(sess, slug)
+        lines += [f"  {base}/api/v1/passports/{path}" for path in passport_paths(sess, org.id)]
     lines.append("Demo API tokens (new ones at every start; use as 'Authorization: Bearer …'):")
     for slug, _name, roles, _p, _m in DEMO_ORGS:
         token = create_token(sess, slug, label="demo", at=at)
         lines.append(f"  {slug:<16} {'/'.join(roles):<20} {token}")
+    lines.append(f"Issuer keys: {base}/orgs/<slug>/did.json")
     return "\n".join(lines)
 
 
-def _demo_passports(sess: Session, ctx: ServiceContext, *, at: datetime) -> list[str]:
-    lines = ["Demo passports:"]
+def _issue_demo_passports(sess: Session, ctx: ServiceContext, *, at: datetime) -> None:
     for slug, example, count in (
         ("twentse-weverij", "textile", 3),
         ("deventer-matras", "mattress", 2),
     ):
         org = get_organisation(sess, slug)
         body = json.loads((SCHEMAS_DIR / "examples" / f"{example}.json").read_text("utf-8"))
-        views = issue_passports(
-            sess, ctx, Caller(org.id, org.slug, org.roles), [body] * count, at=at
-        )
-        lines += [f"  {view.uri}" for view in views]
-    return lines
+        issue_passports(sess, ctx, Caller(org.id, org.slug, org.roles), [body] * count, at=at)

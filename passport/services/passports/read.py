@@ -27,6 +27,13 @@ from passport.store.tables import HistoryEntryRow, PassportRow, RestrictedCreden
 
 
 def load_passport(sess: Session, path: str) -> tuple[DigitalLink, PassportRow]:
+    """Return the passport a Digital Link path names; NotFound names what is wrong."""
+    segments = path.split("/")
+    if len(segments) % 2:  # identifier/value pairs, then the name of a sub-resource
+        raise NotFound(
+            f"passport {'/'.join(segments[:-1])} has no sub-resource {segments[-1]!r} for "
+            "this request (GET …/bundle, POST …/versions)"
+        )
     try:
         link = parse_path(path)
     except InvalidInput:
@@ -49,6 +56,17 @@ def _latest_version(sess: Session, passport_id: str) -> tuple[HistoryEntryRow, i
     if row is None or row.version is None:
         raise NotFound(f"passport {passport_id} has no version")
     return row, row.version
+
+
+def passport_paths(sess: Session, org_id: int, *, limit: int = 20) -> list[str]:
+    """Return the ids (Digital Link paths) of the first passports `org_id` issued."""
+    query = (
+        select(PassportRow.id)
+        .where(PassportRow.org_id == org_id)
+        .order_by(col(PassportRow.created_at), col(PassportRow.id))
+        .limit(limit)
+    )
+    return list(sess.exec(query).all())
 
 
 def get_passport(
