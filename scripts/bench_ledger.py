@@ -32,8 +32,7 @@ from sqlmodel import Session
 from passport import create_app
 from passport.core.log.merkle import leaf_hash, node_hash
 from passport.instance import initialise
-from passport.services.ledger import log as ledger
-from passport.services.ledger import proofs
+from passport.services.ledger import nodes, proofs
 from passport.services.ledger.log import (
     ENTRY_COLUMNS,
     NewEntry,
@@ -134,16 +133,14 @@ def proof_p50s(apps: dict[int, Any], *, cached: bool, samples: int = 2000) -> di
     times: dict[int, list[float]] = {size: [] for size in apps}
     sessions = {size: Session(db.engine_of(app)) for size, app in apps.items()}
     for app in apps.values():
-        ledger._caches[db.engine_of(app)] = ledger.NodeCache(capacity=0)
+        nodes._caches[db.engine_of(app)] = nodes.NodeCache(capacity=0)
     try:
         warm = random.Random(8)
         for _ in range(samples):
             for size, sess in sessions.items():
                 proofs.inclusion(sess, warm.randrange(size), size)
         for app in apps.values():  # the node cache starts empty
-            ledger._caches[db.engine_of(app)] = ledger.NodeCache(
-                capacity=(1 << 16) if cached else 0
-            )
+            nodes._caches[db.engine_of(app)] = nodes.NodeCache(capacity=(1 << 16) if cached else 0)
         rng = random.Random(7)
         for _ in range(samples):
             for size, sess in sessions.items():
@@ -330,7 +327,7 @@ def bench_peer(
     import random
 
     from passport.core.log.merkle import root as merkle_root
-    from passport.services.ledger.log import StoredNodes
+    from passport.services.ledger.nodes import StoredNodes
     from passport.services.ledger.sequencer import Sequencer
 
     print("4. pymerkle 7 (SqliteTree, its defaults) on the same workloads:")
@@ -383,7 +380,7 @@ def bench_peer(
         with app.app_context(), Session(db.engine()) as sess:
             same = same == merkle_root(size, StoredNodes(sess))
         with app.app_context():  # a cold cache, as pymerkle's starts
-            ledger._caches[db.engine()] = ledger.NodeCache()
+            nodes._caches[db.engine()] = nodes.NodeCache()
         ours = proof_rate(app, size, args.proofs)
         _ratio(f"inclusion proofs at {size}", ours, peer, 10, f"identical roots: {same}")
 

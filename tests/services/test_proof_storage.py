@@ -12,10 +12,11 @@ from sqlmodel import Session
 from passport.core.errors import LedgerInconsistent
 from passport.core.log.tiles import tile_length, tiles_from_leaves
 from passport.services.ledger import log as ledger
-from passport.services.ledger import proofs
+from passport.services.ledger import nodes, proofs
 from passport.services.ledger.log import NewEntry, append, begin_write
 from passport.store import db
 from passport.store.sql import driver_query
+from passport.store.tables import LedgerEntryRow
 from tests.independent_log import leaf, mth, verify_inclusion
 
 SIZE = 100
@@ -33,7 +34,7 @@ def log(app: Flask) -> list[bytes]:
 
 def prove(app: Flask, index: int) -> proofs.InclusionProof:
     with app.app_context(), Session(db.engine()) as sess:
-        ledger._caches[db.engine()] = ledger.NodeCache(capacity=0)  # read storage every time
+        nodes._caches[db.engine()] = nodes.NodeCache(capacity=0)  # read storage every time
         return proofs.inclusion(sess, index, SIZE)
 
 
@@ -82,7 +83,7 @@ def test_a_proof_reads_its_tiles_in_one_statement(
         statements.append((sql, params))
         return real(conn, sql, params, **options)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(ledger, "driver_query", counted)
+    monkeypatch.setattr(nodes, "driver_query", counted)
     for index in (0, 37, 98, 99):
         statements.clear()
         prove(app, index)
@@ -97,7 +98,7 @@ def test_a_proof_reads_its_tiles_in_one_statement(
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_a_tile_is_read_by_its_primary_key(app: Flask, log: list[bytes]) -> None:
     with app.app_context(), db.engine().connect() as conn:
-        plan = driver_query(conn, f"EXPLAIN QUERY PLAN {ledger._tiles_sql(1)}", (0, 0))
+        plan = driver_query(conn, f"EXPLAIN QUERY PLAN {nodes._tiles_sql(1)}", (0, 0))
     assert [row[-1] for row in plan] == [
         "SEARCH ledger_tile USING INDEX sqlite_autoindex_ledger_tile_1 (level=? AND idx=?)"
     ]
@@ -194,7 +195,7 @@ def test_entry_times_are_stored_as_sqlite3_would_store_them(app: Flask) -> None:
         append(sess, [NewEntry("test", b"a"), NewEntry("test", b"b")], at=at)
         sess.commit()
         stored = driver_query(sess.connection(), "SELECT created_at FROM ledger_entry")
-        row = sess.get(ledger.LedgerEntryRow, 1)
+        row = sess.get(LedgerEntryRow, 1)
         assert row is not None
         read_back = row.created_at
     assert stored == [("2026-11-22 13:05:07.000250+00:00",)] * 2

@@ -10,7 +10,7 @@ from urllib.parse import quote, unquote
 from passport.core.errors import InvalidInput
 
 # GS1 AI encodable character set 82, the alphabet of lots (AI 10) and serials (AI 21).
-_CSET82 = re.compile(r"^[!\"%&'()*+,\-./0-9:;<=>?A-Z_a-z]{1,20}$")
+_CSET82 = re.compile(r"[!\"%&'()*+,\-./0-9:;<=>?A-Z_a-z]{1,20}")
 # Crockford base32: no I, L, O or U, so a serial read aloud or off a worn label is unambiguous.
 SERIAL_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 SERIAL_LENGTH = 13  # 13 x 5 bits = 65 bits of randomness: a possession secret, not a counter
@@ -53,7 +53,7 @@ def normalise_gtin(value: str, *, field: str = "gtin") -> str:
 
 def check_qualifier(value: str, *, field: str) -> str:
     """Return a lot or serial unchanged if it is 1–20 characters of GS1 character set 82."""
-    if not isinstance(value, str) or not _CSET82.match(value):
+    if not isinstance(value, str) or not _CSET82.fullmatch(value):
         raise InvalidInput(
             f"{field} is not a valid GS1 value",
             errors={field: ["must be 1-20 characters of the GS1 character set 82"]},

@@ -14,8 +14,9 @@ from sqlmodel import Session, col, select
 from passport.core.errors import LedgerInconsistent
 from passport.core.log.merkle import consistency_proof, root, verify_consistency
 from passport.core.log.note import Checkpoint, open_checkpoint, sign_note
-from passport.services.ledger.log import StoredNodes, begin_write, committed_size
+from passport.services.ledger.log import begin_write, committed_size
 from passport.services.ledger.logkey import LOG_DIR, LogKey, read_witness, write_witness
+from passport.services.ledger.nodes import StoredNodes
 from passport.store.tables import CheckpointRow
 
 MIN_INTERVAL = timedelta(seconds=1)

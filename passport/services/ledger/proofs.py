@@ -10,7 +10,8 @@ from passport.core.errors import Forbidden, InvalidInput, NotFound
 from passport.core.log.merkle import consistency_proof, fold, inclusion_plan
 from passport.core.product.access import Caller, Role
 from passport.services.ledger.checkpoints import latest
-from passport.services.ledger.log import StoredNodes, ensure_committed, read_nodes
+from passport.services.ledger.log import committed_size
+from passport.services.ledger.nodes import NodeCache, StoredNodes, node_cache, read_nodes
 from passport.store.tables import CheckpointRow
 
 
@@ -51,6 +52,17 @@ def list_checkpoints(
     if before is not None:
         query = query.where(col(CheckpointRow.size) < before)
     return list(sess.exec(query).all())
+
+
+def ensure_committed(sess: Session, size: int, field: str = "tree_size") -> NodeCache:
+    """Raise unless the first `size` entries are committed; return the node cache."""
+    cache = node_cache(sess)
+    if size > cache.committed:
+        committed = committed_size(sess)
+        cache.committed = max(cache.committed, committed)
+        if size > committed:
+            raise InvalidInput(f"{field} is beyond the log", errors={field: ["too large"]})
+    return cache
 
 
 def _default_size(sess: Session, size: int | None) -> int:

@@ -18,19 +18,14 @@ from passport.core.log.kinds import KEY_KINDS
 from passport.core.signing.did import signing_method
 from passport.core.signing.multibase import encode_multikey
 from passport.services.ledger.audit.responses import check_kept_responses
+from passport.services.ledger.audit.served import Failure
 from passport.services.ledger.audit.tree import (
     AuditFailed,
     UpperTree,
     check_roots,
     open_checkpoints,
 )
-from passport.services.ledger.audit.worker import (
-    RANGE,
-    RANGE_LEVEL,
-    Failure,
-    audit_task,
-    init_worker,
-)
+from passport.services.ledger.audit.worker import RANGE, RANGE_LEVEL, audit_task, init_worker
 from passport.services.ledger.log import committed_size
 from passport.services.ledger.logkey import LogKey
 from passport.store.tables import LedgerEntryRow, OrganisationRow, OrgKeyRow

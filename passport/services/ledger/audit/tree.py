@@ -21,8 +21,9 @@ from passport.core.log.tiles import (
     nodes_of,
     width_at,
 )
-from passport.services.ledger.log import committed_size, read_tiles
+from passport.services.ledger.log import committed_size
 from passport.services.ledger.logkey import LogKey, read_witness
+from passport.services.ledger.nodes import read_tiles
 from passport.store.sql import driver_query
 from passport.store.tables import CheckpointRow
 

@@ -12,12 +12,9 @@ O(n / RANGE).
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import orjson
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import Connection, Engine
 
 from passport.core.errors import LedgerInconsistent, PassportError, SignatureInvalid
@@ -25,9 +22,16 @@ from passport.core.log.keylog import KeyHistory
 from passport.core.log.kinds import KEY_KINDS, EntryKind
 from passport.core.log.merkle import leaf_hash, node_hash
 from passport.core.log.tiles import HEIGHT, width_at
-from passport.core.product.credentials import digest_sri
 from passport.core.signing.canonical import canonicalize, fast_path_ok, sorted_json
 from passport.core.signing.dataintegrity import verify_credential
+from passport.services.ledger.audit.served import (
+    Failure,
+    Logged,
+    check_history,
+    check_restricted,
+    detail,
+    loaded_key,
+)
 from passport.services.ledger.audit.tree import compare_tiles
 from passport.store.sql import driver_query, make_engine, stored_bytes
 
@@ -36,7 +40,6 @@ RANGE_LEVEL = 2 * HEIGHT
 # level, so the tiles of levels 0 and 1 lie wholly inside one range each.
 RANGE = 1 << RANGE_LEVEL
 PASSPORT_KINDS = frozenset({EntryKind.PASSPORT_ISSUED, EntryKind.PASSPORT_CORRECTED})
-Failure = tuple[int, str]
 ENTRIES_SQL = (
     "SELECT idx, kind, entry, leaf_hash FROM ledger_entry WHERE idx >= ? AND idx < ? ORDER BY idx"
 )
@@ -88,7 +91,7 @@ def audit_range(start: int, end: int, cut_sizes: tuple[int, ...] = ()) -> RangeR
         # Through the driver: SQLAlchemy's row processing would cost more than the checks.
         rows = driver_query(conn, ENTRIES_SQL, (start, end))
         leaves: list[bytes] = []
-        logged: dict[int, tuple[str | None, dict[str, str]]] = {}
+        logged: dict[int, Logged] = {}
         wrong_leaf: Failure | None = None
         for index, kind, raw, stored_leaf in rows:
             expected = start + len(leaves)
@@ -102,7 +105,7 @@ def audit_range(start: int, end: int, cut_sizes: tuple[int, ...] = ()) -> RangeR
             try:
                 found = _check_entry(index, kind, raw, _state.keys, result)
             except (PassportError, ValueError, KeyError, TypeError, AttributeError) as exc:
-                result.failure = (index, _detail(exc))
+                result.failure = (index, detail(exc))
                 return result
             if found is not None:
                 logged[index] = found
@@ -113,10 +116,10 @@ def audit_range(start: int, end: int, cut_sizes: tuple[int, ...] = ()) -> RangeR
             result.failure = (start + len(leaves), "missing (the log ends early)")
             return result
         levels = _levels(leaves)
-        served = [
-            _check_history(conn, result, levels[0], logged),
-            _check_restricted(conn, result, logged),
-        ]
+        restricted_failure, result.restricted = check_restricted(
+            conn, start, end, logged, _state.keys if _state.restricted_signatures else None
+        )
+        served = [check_history(conn, start, end, levels[0], logged), restricted_failure]
         result.failure = min((f for f in served if f is not None), default=None)
         tree = [wrong_leaf, _check_tiles(conn, start, levels)]
         result.tree_failure = min((f for f in tree if f is not None), default=None)
@@ -127,13 +130,9 @@ def audit_range(start: int, end: int, cut_sizes: tuple[int, ...] = ()) -> RangeR
     return result
 
 
-def _detail(exc: BaseException) -> str:
-    return exc.detail if isinstance(exc, PassportError) else repr(exc)
-
-
 def _check_entry(
     index: int, kind: str, raw: bytes, keys: KeyHistory, result: RangeResult
-) -> tuple[str | None, dict[str, str]] | None:
+) -> Logged | None:
     """Check one entry; return a passport entry's previousEntry and restricted digests."""
     body = orjson.loads(raw)
     if type(body) is not dict or body.get("v") != 1 or body.get("kind") != kind:
@@ -149,7 +148,7 @@ def _check_entry(
         raise LedgerInconsistent(f"unknown kind {kind!r}")
     credential = body["credential"]
     method = credential["proof"]["verificationMethod"]
-    public = _loaded(keys.key_for(method, index=index))
+    public = loaded_key(keys.key_for(method, index=index))
     if keys.controller_of(method) != credential.get("issuer"):
         raise SignatureInvalid("the key is not controlled by the issuer")
     try:
@@ -161,12 +160,6 @@ def _check_entry(
     result.signatures += 1
     digests = {r["digestSRI"]: r["id"] for r in credential.get("relatedResource", [])}
     return credential.get("previousEntry"), digests
-
-
-@functools.cache
-def _loaded(raw: bytes) -> Ed25519PublicKey:
-    """Load each public key once per worker, not once per signature."""
-    return Ed25519PublicKey.from_public_bytes(raw)
 
 
 def _levels(leaves: list[bytes]) -> list[list[bytes]]:
@@ -204,121 +197,3 @@ def _check_tiles(conn: Connection, start: int, levels: list[list[bytes]]) -> Fai
         [(tile, width_at(tile, end)) for tile in tiles if width_at(tile, end)],
         lambda level, index: levels[level][index - (start >> level)],
     )
-
-
-# The served copy must be the logged bytes: the entry is JCS of {"credential", "kind", "v"}
-# around the stored credential text (see `credentials.entry_bytes`), so the database rebuilds
-# it and compares, instead of shipping every credential here a second time. The previous
-# version of each row comes along for the chain check, and its version number: the API serves
-# the row with the highest sequence that has a version as the current one.
-_SERVED = "? || h.credential || ? || h.kind || ?"
-_SERVED_PARTS = ('{"credential":', ',"kind":"', '","v":1}')
-SERVED_SQL = {
-    "sqlite": f"CAST({_SERVED} AS BLOB)",
-    "postgresql": f"convert_to({_SERVED}, 'UTF8')",
-}
-_HISTORY_SQL = (
-    "SELECT h.passport_id, h.sequence, h.ledger_index, h.entry_hash, e.entry = {served},"
-    " p.entry_hash, p.ledger_index, h.version, p.version"
-    " FROM history_entry h JOIN ledger_entry e ON e.idx = h.ledger_index"
-    " LEFT JOIN history_entry p ON p.passport_id = h.passport_id AND p.sequence = h.sequence - 1"
-    " WHERE h.ledger_index >= ? AND h.ledger_index < ?"
-)
-
-
-def _check_history(
-    conn: Connection,
-    result: RangeResult,
-    leaves: list[bytes],
-    logged: Mapping[int, tuple[str | None, dict[str, str]]],
-) -> Failure | None:
-    """Each passport entry is served once, byte for byte, chained to the version before it and
-    numbered one above it (every history row is a version while the log holds no events)."""
-    history = driver_query(
-        conn,
-        _HISTORY_SQL.format(served=SERVED_SQL[conn.dialect.name]),
-        (*_SERVED_PARTS, result.start, result.end),
-    )
-    failures = []
-    served = set()
-    for row in history:
-        passport_id, sequence, index, entry_hash, same, previous, previous_index = row[:7]
-        version, previous_version = row[7:]
-        where = f"passport {passport_id} sequence {sequence}"
-        served.add(index)
-        if index not in logged:
-            failures.append((index, f"{where} is served as a version but is not one in the log"))
-        elif not same or entry_hash != leaves[index - result.start].hex():
-            failures.append((index, f"the served copy ({where}) differs from the log"))
-        elif (sequence == 1) != (previous_index is None) or (
-            previous_index is not None and previous_index >= index
-        ):
-            failures.append((index, f"{where} breaks the sequence"))
-        elif logged[index][0] != previous:
-            failures.append((index, "previousEntry does not match the history"))
-        elif version != (1 if previous_index is None else (previous_version or 0) + 1):
-            failures.append((index, f"{where} is served as version {version}, out of order"))
-    missing = set(logged) - served
-    if missing:
-        failures.append((min(missing), "logged but not served (a history row is missing)"))
-    return min(failures) if failures else None
-
-
-AS_BYTES = {
-    "sqlite": "CAST(r.credential AS BLOB)",
-    "postgresql": "convert_to(r.credential, 'UTF8')",
-}
-_RESTRICTED_SQL = (
-    "SELECT h.ledger_index, {credential} FROM restricted_credential r"
-    " JOIN history_entry h ON h.passport_id = r.passport_id AND h.sequence = r.sequence"
-    " WHERE h.ledger_index >= ? AND h.ledger_index < ?"
-)
-
-
-def _check_restricted(
-    conn: Connection, result: RangeResult, logged: Mapping[int, tuple[str | None, dict[str, str]]]
-) -> Failure | None:
-    """Each restricted credential served is one its logged public credential binds by digest.
-
-    The digest covers every byte, proof included, and the public credential's signature was
-    verified: that authenticates the restricted bytes. Their own signatures are checked too
-    with `--restricted-signatures`.
-    """
-    rows = driver_query(
-        conn,
-        _RESTRICTED_SQL.format(credential=AS_BYTES[conn.dialect.name]),
-        (result.start, result.end),
-    )
-    bound: dict[int, set[str]] = {}
-    failures = []
-    for index, credential in rows:
-        raw = bytes(credential)  # the UTF-8 bytes, as the database holds them
-        digest = digest_sri(raw)
-        digests = logged[index][1] if index in logged else {}
-        if digest not in digests:
-            failures.append((index, "restricted credential: does not match a digest it logs"))
-            continue
-        bound.setdefault(index, set()).add(digests[digest])
-        result.restricted += 1
-        if _state is not None and _state.restricted_signatures:
-            failure = _verify_restricted(index, raw)
-            if failure:
-                failures.append(failure)
-    for index, (_previous, digests) in logged.items():
-        if bound.get(index, set()) != set(digests.values()):
-            failures.append((index, "restricted credential: logged but not served"))
-    return min(failures) if failures else None
-
-
-def _verify_restricted(index: int, raw: bytes) -> Failure | None:
-    """Verify a restricted credential's own signature (it is signed with its public one's key)."""
-    if _state is None:
-        raise RuntimeError("init_worker has not run in this process")
-    try:
-        document = orjson.loads(raw)
-        method = document["proof"]["verificationMethod"]
-        public = _loaded(_state.keys.key_for(method, index=index))
-        verify_credential(document, resolve_key=lambda _m: public)
-    except (PassportError, ValueError, KeyError, TypeError) as exc:
-        return index, f"restricted credential: {_detail(exc)}"
-    return None

@@ -1,0 +1,154 @@
+"""`dpp audit`: what is served from a range of the log is what the log holds.
+
+The history rows served for a range's entries must be the logged bytes and chain to the
+versions before them; every restricted credential served must be bound by a digest its
+logged public credential carries (and, on request, carry a valid signature of its own).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+
+import orjson
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy import Connection
+
+from passport.core.errors import PassportError
+from passport.core.log.keylog import KeyHistory
+from passport.core.product.credentials import digest_sri
+from passport.core.signing.dataintegrity import verify_credential
+from passport.store.sql import driver_query
+
+Failure = tuple[int, str]  # (the first bad entry's index, what is wrong)
+Logged = tuple[str | None, dict[str, str]]  # a version's previousEntry, restricted digests
+
+
+def detail(exc: BaseException) -> str:
+    """Return what a failed check says: a domain error's detail, or the exception's repr."""
+    return exc.detail if isinstance(exc, PassportError) else repr(exc)
+
+
+@functools.cache
+def loaded_key(raw: bytes) -> Ed25519PublicKey:
+    """Load each public key once per worker, not once per signature."""
+    return Ed25519PublicKey.from_public_bytes(raw)
+
+
+# The served copy must be the logged bytes: the entry is JCS of {"credential", "kind", "v"}
+# around the stored credential text (see `credentials.entry_bytes`), so the database rebuilds
+# it and compares, instead of shipping every credential here a second time. The previous
+# version of each row comes along for the chain check, and its version number: the API serves
+# the row with the highest sequence that has a version as the current one.
+_SERVED = "? || h.credential || ? || h.kind || ?"
+_SERVED_PARTS = ('{"credential":', ',"kind":"', '","v":1}')
+SERVED_SQL = {
+    "sqlite": f"CAST({_SERVED} AS BLOB)",
+    "postgresql": f"convert_to({_SERVED}, 'UTF8')",
+}
+_HISTORY_SQL = (
+    "SELECT h.passport_id, h.sequence, h.ledger_index, h.entry_hash, e.entry = {served},"
+    " p.entry_hash, p.ledger_index, h.version, p.version"
+    " FROM history_entry h JOIN ledger_entry e ON e.idx = h.ledger_index"
+    " LEFT JOIN history_entry p ON p.passport_id = h.passport_id AND p.sequence = h.sequence - 1"
+    " WHERE h.ledger_index >= ? AND h.ledger_index < ?"
+)
+
+
+def check_history(
+    conn: Connection, start: int, end: int, leaves: list[bytes], logged: Mapping[int, Logged]
+) -> Failure | None:
+    """Each passport entry is served once, byte for byte, chained to the version before it and
+    numbered one above it (every history row is a version while the log holds no events)."""
+    history = driver_query(
+        conn,
+        _HISTORY_SQL.format(served=SERVED_SQL[conn.dialect.name]),
+        (*_SERVED_PARTS, start, end),
+    )
+    failures = []
+    served = set()
+    for row in history:
+        passport_id, sequence, index, entry_hash, same, previous, previous_index = row[:7]
+        version, previous_version = row[7:]
+        where = f"passport {passport_id} sequence {sequence}"
+        served.add(index)
+        if index not in logged:
+            failures.append((index, f"{where} is served as a version but is not one in the log"))
+        elif not same or entry_hash != leaves[index - start].hex():
+            failures.append((index, f"the served copy ({where}) differs from the log"))
+        elif (sequence == 1) != (previous_index is None) or (
+            previous_index is not None and previous_index >= index
+        ):
+            failures.append((index, f"{where} breaks the sequence"))
+        elif logged[index][0] != previous:
+            failures.append((index, "previousEntry does not match the history"))
+        elif version != (1 if previous_index is None else (previous_version or 0) + 1):
+            failures.append((index, f"{where} is served as version {version}, out of order"))
+    missing = set(logged) - served
+    if missing:
+        failures.append((min(missing), "logged but not served (a history row is missing)"))
+    return min(failures) if failures else None
+
+
+AS_BYTES = {
+    "sqlite": "CAST(r.credential AS BLOB)",
+    "postgresql": "convert_to(r.credential, 'UTF8')",
+}
+_RESTRICTED_SQL = (
+    "SELECT h.ledger_index, {credential} FROM restricted_credential r"
+    " JOIN history_entry h ON h.passport_id = r.passport_id AND h.sequence = r.sequence"
+    " WHERE h.ledger_index >= ? AND h.ledger_index < ?"
+)
+
+
+def check_restricted(
+    conn: Connection,
+    start: int,
+    end: int,
+    logged: Mapping[int, Logged],
+    signature_keys: KeyHistory | None,
+) -> tuple[Failure | None, int]:
+    """Each restricted credential served is one its logged public credential binds by digest;
+    return the first failure and how many are bound.
+
+    The digest covers every byte, proof included, and the public credential's signature was
+    verified: that authenticates the restricted bytes. Given `signature_keys`
+    (`--restricted-signatures`), their own signatures are checked too.
+    """
+    rows = driver_query(
+        conn,
+        _RESTRICTED_SQL.format(credential=AS_BYTES[conn.dialect.name]),
+        (start, end),
+    )
+    bound: dict[int, set[str]] = {}
+    failures = []
+    count = 0
+    for index, credential in rows:
+        raw = bytes(credential)  # the UTF-8 bytes, as the database holds them
+        digest = digest_sri(raw)
+        digests = logged[index][1] if index in logged else {}
+        if digest not in digests:
+            failures.append((index, "restricted credential: does not match a digest it logs"))
+            continue
+        bound.setdefault(index, set()).add(digests[digest])
+        count += 1
+        if signature_keys is not None:
+            failure = _verify_restricted(index, raw, signature_keys)
+            if failure:
+                failures.append(failure)
+    for index, (_previous, digests) in logged.items():
+        if bound.get(index, set()) != set(digests.values()):
+            failures.append((index, "restricted credential: logged but not served"))
+    return (min(failures) if failures else None), count
+
+
+def _verify_restricted(index: int, raw: bytes, keys: KeyHistory) -> Failure | None:
+    """Verify a restricted credential's own signature (it is signed with its public one's key)."""
+    try:
+        document = orjson.loads(raw)
+        method = document["proof"]["verificationMethod"]
+        public = loaded_key(keys.key_for(method, index=index))
+        verify_credential(document, resolve_key=lambda _m: public)
+    except (PassportError, ValueError, KeyError, TypeError) as exc:
+        return index, f"restricted credential: {detail(exc)}"
+    return None
