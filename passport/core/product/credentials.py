@@ -73,8 +73,11 @@ def sign_version(
     random_bytes: Callable[[int], bytes],
 ) -> SignedVersion:
     """Sign the restricted credentials first, then the public one that binds their digests."""
-    ctx = contexts(base_url)
-    valid_from = format_created(at)
+    common: dict[str, Any] = {
+        "@context": contexts(base_url),
+        "issuer": signer.did,
+        "validFrom": format_created(at),
+    }
     history: dict[str, Any] = {"sequence": claim.sequence}
     if claim.previous_entry is not None:
         history["previousEntry"] = claim.previous_entry
@@ -87,38 +90,41 @@ def sign_version(
             continue
         cred_id = uuid.UUID(bytes=random_bytes(16), version=4).urn
         unsigned = {
-            "@context": ctx,
+            **common,
             "id": cred_id,
             "type": ["VerifiableCredential", "RestrictedPassportData"],
-            "issuer": signer.did,
-            "validFrom": valid_from,
             "accessTier": tier.value,
             # 128 random bits stop anyone guessing the content from the public digest.
             "salt": base64.urlsafe_b64encode(random_bytes(16)).decode().rstrip("="),
             **history,
             "credentialSubject": {"id": claim.subject_id, "product": dict(fields)},
         }
-        signed = sign_credential(
-            unsigned,
-            private_key=signer.private_key,
-            verification_method=signer.verification_method,
-            created=at,
-        )
-        restricted[tier] = signed
-        restricted_jcs[tier] = canonicalize(signed)
-        related.append(
-            {
-                "id": cred_id,
-                "digestSRI": digest_sri(restricted_jcs[tier]),
-                "mediaType": RESTRICTED_MEDIA_TYPE,
-            }
-        )
+        restricted[tier] = _signed(unsigned, signer, at)
+        restricted_jcs[tier] = canonicalize(restricted[tier])
+        digest = digest_sri(restricted_jcs[tier])
+        related.append({"id": cred_id, "digestSRI": digest, "mediaType": RESTRICTED_MEDIA_TYPE})
+    public = _public_document(claim, common, history, related, random_bytes(16))
+    signed_public = _signed(public, signer, at)
+    return SignedVersion(
+        public=signed_public,
+        restricted=restricted,
+        public_jcs=canonicalize(signed_public),
+        restricted_jcs=restricted_jcs,
+    )
+
+
+def _public_document(
+    claim: VersionClaim,
+    common: Mapping[str, Any],
+    history: Mapping[str, Any],
+    related: list[dict[str, str]],
+    id_bytes: bytes,
+) -> dict[str, Any]:
+    """Return the unsigned public credential of a version."""
     public: dict[str, Any] = {
-        "@context": ctx,
-        "id": uuid.UUID(bytes=random_bytes(16), version=4).urn,
+        **common,
+        "id": uuid.UUID(bytes=id_bytes, version=4).urn,
         "type": ["VerifiableCredential", "DigitalProductPassport"],
-        "issuer": signer.did,
-        "validFrom": valid_from,
         **history,
         "credentialSubject": {
             "id": claim.subject_id,
@@ -132,17 +138,15 @@ def sign_version(
         public["supersedes"] = claim.supersedes
     if related:
         public["relatedResource"] = related
-    signed_public = sign_credential(
-        public,
+    return public
+
+
+def _signed(document: Mapping[str, Any], signer: Signer, at: datetime) -> dict[str, Any]:
+    return sign_credential(
+        document,
         private_key=signer.private_key,
         verification_method=signer.verification_method,
         created=at,
-    )
-    return SignedVersion(
-        public=signed_public,
-        restricted=restricted,
-        public_jcs=canonicalize(signed_public),
-        restricted_jcs=restricted_jcs,
     )
 
 

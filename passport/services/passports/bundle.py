@@ -14,7 +14,7 @@ from passport.core.log.merkle import inclusion_proof
 from passport.core.product.access import Caller, tiers_for
 from passport.core.product.bundle import BUNDLE_FORMAT
 from passport.services.context import ServiceContext
-from passport.services.ledger.log import StoredNodes
+from passport.services.ledger.nodes import StoredNodes
 from passport.services.ledger.publisher import Publisher
 from passport.services.passports.read import load_passport
 from passport.store.tables import HistoryEntryRow, LedgerEntryRow, RestrictedCredentialRow

@@ -106,30 +106,7 @@ def issue_passports(
         raise InvalidInput(
             "too many rows", errors={"rows": [f"at most {ctx.bulk_max_rows} per request"]}
         )
-    prepared: list[_Prepared] = []
-    errors = {n: dict(e) for n, e in (row_errors or {}).items()}
-    seen: dict[tuple[str, str | None], int] = {}
-    numbers: list[int] = []
-    for number, request in enumerate(requests, start=1):
-        if request is None:
-            continue
-        try:
-            item = _prepare(ctx, request)
-        except InvalidInput as exc:
-            errors[number] = exc.errors or {"row": [exc.detail]}
-            continue
-        key = (item.link.gtin, item.link.serial) if item.link.serial else (item.link.path, None)
-        if key in seen:
-            errors[number] = {"id": [f"same identifier as row {seen[key]}"]}
-        seen.setdefault(key, number)
-        prepared.append(item)
-        numbers.append(number)
-    taken = _taken(sess, [p.link for p in prepared])
-    for number, item in zip(numbers, prepared, strict=True):
-        if item.link.path in taken:
-            errors.setdefault(number, {})["id"] = [f"{item.link.path} is already used"]
-    if errors:
-        raise BulkRejected(errors)
+    prepared = _prepare_all(sess, ctx, requests, row_errors or {})
     signer = signer_for(sess, ctx, issuer)
     views, signed_versions = [], []
     for done, item in enumerate(prepared, start=1):
@@ -156,6 +133,40 @@ def issue_passports(
     if progress is not None:
         progress(len(prepared) % 100)
     return views
+
+
+def _prepare_all(
+    sess: Session,
+    ctx: ServiceContext,
+    requests: Sequence[Mapping[str, Any] | None],
+    row_errors: Mapping[int, Mapping[str, list[str]]],
+) -> list[_Prepared]:
+    """Validate every row and its identifier; raise BulkRejected naming every bad row."""
+    prepared: list[_Prepared] = []
+    errors = {n: dict(e) for n, e in row_errors.items()}
+    seen: dict[tuple[str, str | None], int] = {}
+    numbers: list[int] = []
+    for number, request in enumerate(requests, start=1):
+        if request is None:
+            continue
+        try:
+            item = _prepare(ctx, request)
+        except InvalidInput as exc:
+            errors[number] = exc.errors or {"row": [exc.detail]}
+            continue
+        key = (item.link.gtin, item.link.serial) if item.link.serial else (item.link.path, None)
+        if key in seen:
+            errors[number] = {"id": [f"same identifier as row {seen[key]}"]}
+        seen.setdefault(key, number)
+        prepared.append(item)
+        numbers.append(number)
+    taken = _taken(sess, [p.link for p in prepared])
+    for number, item in zip(numbers, prepared, strict=True):
+        if item.link.path in taken:
+            errors.setdefault(number, {})["id"] = [f"{item.link.path} is already used"]
+    if errors:
+        raise BulkRejected(errors)
+    return prepared
 
 
 def _store(

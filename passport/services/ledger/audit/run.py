@@ -6,7 +6,7 @@ import json
 import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import text
@@ -74,7 +74,7 @@ def audit(
     """Run every check; raise AuditFailed naming the first bad entry.
 
     Worker processes check aligned ranges of entries, the node hashes inside them and what is
-    served from them (see `audit_worker`); this process checks the tree above the ranges and
+    served from them (see `audit.worker`); this process checks the tree above the ranges and
     the checkpoints, holding one hash per range. Entry-level failures are reported before
     tree-level ones: a changed entry also breaks the checkpoints above it, but the entry is
     what to name.
@@ -86,20 +86,52 @@ def audit(
     opened = open_checkpoints(sess, key, keys_dir, size)
     cut_sizes = sorted({o.checkpoint.size for o in opened if o.checkpoint.size % RANGE})
     url = sess.get_bind().engine.url.render_as_string(hide_password=False)
-    starts = range(0, size, RANGE)
     tasks = [
         (start, min(start + RANGE, size), tuple(s for s in cut_sizes if start < s <= start + RANGE))
-        for start in starts
+        for start in range(0, size, RANGE)
     ]
-    roots: list[bytes] = []
-    cuts: dict[int, list[bytes]] = {}
+    ranges = _check_ranges(
+        tasks, (url, keys, restricted_signatures), workers=workers, progress=progress
+    )
+    _check_orphans(sess)
+    _check_head(sess, size)
+    tree = UpperTree(RANGE_LEVEL, ranges.roots)
+    tree.check_stored(sess, size)
+    check_roots(opened, lambda s: tree.root_of(s, ranges.cuts.get(s, [])))
+    _check_org_keys(sess, keys, base_url)
+    kept = check_kept_responses(sess, base_url)
+    return AuditReport(
+        entries=size,
+        checkpoints=sum(o.stored for o in opened),
+        signatures=ranges.signatures,
+        restricted=ranges.restricted,
+        kept_responses=kept,
+    )
+
+
+@dataclass(slots=True)
+class _Ranges:
+    """What the workers' ranges add up to: their roots, checkpoint cuts and counts."""
+
+    roots: list[bytes] = field(default_factory=list)
+    cuts: dict[int, list[bytes]] = field(default_factory=dict)
+    signatures: int = 0
+    restricted: int = 0
+
+
+def _check_ranges(
+    tasks: list[tuple[int, int, tuple[int, ...]]],
+    initargs: tuple[str, KeyHistory, bool],
+    *,
+    workers: int | None,
+    progress: Progress | None,
+) -> _Ranges:
+    """Check every range on a pool of processes; raise AuditFailed naming the first bad entry."""
+    ranges = _Ranges()
     failures: list[Failure] = []
     tree_failures: list[Failure] = []
-    signatures = restricted = 0
     with ProcessPoolExecutor(
-        max_workers=workers or os.cpu_count() or 1,
-        initializer=init_worker,
-        initargs=(url, keys, restricted_signatures),
+        max_workers=workers or os.cpu_count() or 1, initializer=init_worker, initargs=initargs
     ) as pool:
         for result in pool.map(audit_task, tasks):
             if result.failure is not None:
@@ -107,32 +139,19 @@ def audit(
             if result.tree_failure is not None:
                 tree_failures.append(result.tree_failure)
             if result.root is not None:
-                roots.append(result.root)
-            cuts.update(result.cuts)
-            signatures += result.signatures
-            restricted += result.restricted
+                ranges.roots.append(result.root)
+            ranges.cuts.update(result.cuts)
+            ranges.signatures += result.signatures
+            ranges.restricted += result.restricted
             if progress is not None:
                 progress("entries", result.end)
     if failures or tree_failures:
         index, detail = min(failures or tree_failures)
         raise AuditFailed(f"entry {index}: {detail}", index)
-    _check_unlogged(sess)
-    _check_head(sess, size)
-    tree = UpperTree(RANGE_LEVEL, roots)
-    tree.check_stored(sess, size)
-    check_roots(opened, lambda s: tree.root_of(s, cuts.get(s, [])))
-    _check_org_keys(sess, keys, base_url)
-    kept = check_kept_responses(sess, base_url)
-    return AuditReport(
-        entries=size,
-        checkpoints=sum(o.stored for o in opened),
-        signatures=signatures,
-        restricted=restricted,
-        kept_responses=kept,
-    )
+    return ranges
 
 
-def _check_unlogged(sess: Session) -> None:
+def _check_orphans(sess: Session) -> None:
     """No restricted credential is left without the logged version it belongs to."""
     orphans = sess.execute(
         text(
