@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Sequence
 from typing import Any
 
@@ -26,6 +27,11 @@ def make_engine(url: str) -> Engine:
     """Build an engine for `url`; postgresql:// URLs use psycopg 3."""
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    if url.startswith("postgresql") and importlib.util.find_spec("psycopg") is None:
+        raise RuntimeError(
+            "DATABASE_URL names PostgreSQL but its driver is not installed: "
+            "pip install 'passport-ledger[postgres]'"
+        )
     if url.startswith("sqlite"):
         engine = create_engine(
             url,
