@@ -11,6 +11,8 @@ flushes, so the parent knows exactly what was acknowledged when it kills the pro
     ok I P I P …   a batch committed: ledger index I was given to passport P
     done N         all --rounds rounds issued, N passports in all (never with --rounds 0)
 
+The parent waits on these lines (`Worker.wait_for`, with a bound on how long), never on time.
+
 --checkpoints calls `Publisher.after_write()` after each batch, as the API does after a write.
 --hold makes it import its modules, print "loaded" and read one line from stdin before it builds
 the app, so a test can start the interpreter of the next worker while it checks the last one.
@@ -29,6 +31,7 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -50,7 +53,8 @@ class Worker:
         )
         self.lines: list[str] = []  # complete (newline-terminated) stdout lines only
         self.stderr = ""
-        self._ready = threading.Event()
+        self._ended = False  # stdout closed: no more lines will come
+        self._changed = threading.Condition()
         self._readers = [
             threading.Thread(target=self._read_stdout, daemon=True),
             threading.Thread(target=self._read_stderr, daemon=True),
@@ -62,21 +66,39 @@ class Worker:
         assert self.proc.stdout is not None
         for line in self.proc.stdout:
             if line.endswith("\n"):  # a line cut short by SIGKILL was never acknowledged
-                self.lines.append(line.rstrip("\n"))
-                if line == "ready\n":
-                    self._ready.set()
-        self._ready.set()  # end of output: wait_ready() must not hang
+                with self._changed:
+                    self.lines.append(line.rstrip("\n"))
+                    self._changed.notify_all()
+        with self._changed:  # end of output: no waiter may hang on a line that cannot come
+            self._ended = True
+            self._changed.notify_all()
 
     def _read_stderr(self) -> None:
         assert self.proc.stderr is not None
         self.stderr = self.proc.stderr.read()
 
+    def wait_for(self, what: str, done: Callable[[list[str]], bool], timeout: float) -> None:
+        """Block until `done(lines)` holds; fail naming `what` if the worker's output ended
+        first or `timeout` seconds passed (a bound for a hung worker, not a schedule)."""
+        with self._changed:
+            reached = self._changed.wait_for(lambda: done(self.lines) or self._ended, timeout)
+            if reached and done(self.lines):
+                return
+        self.kill()
+        self.finish(timeout=10)
+        raise AssertionError(f"worker never reached {what}: rc={self.proc.returncode}\n{self}")
+
     def wait_ready(self, timeout: float = 60) -> None:
         """Block until the worker printed "ready"; fail with its stderr if it died first."""
-        self._ready.wait(timeout)
-        if "ready" not in self.lines:
-            self.finish(timeout=10)
-            raise AssertionError(f"worker did not get ready: rc={self.proc.returncode}\n{self}")
+        self.wait_for("ready", lambda lines: "ready" in lines, timeout)
+
+    def wait_batches(self, count: int, timeout: float = 60) -> None:
+        """Block until the worker reported `count` committed batches ("ok" lines)."""
+        self.wait_for(
+            f"{count} committed batches",
+            lambda lines: sum(line.startswith("ok ") for line in lines) >= count,
+            timeout,
+        )
 
     def go(self) -> None:
         """Let a worker started with --hold build its app, or one started with --wait issue."""
@@ -146,8 +168,7 @@ def main() -> None:
     from passport.instance import check_startup, initialise
     from passport.services.context import SCHEMAS_DIR, ServiceContext
     from passport.services.ledger.publisher import Publisher
-    from passport.services.orgs.organisations import get_organisation
-    from passport.services.passports.history import signer_for
+    from passport.services.orgs.organisations import get_organisation, signer_for
     from passport.services.passports.issue import issue_passports
     from passport.store import db
 

@@ -20,8 +20,8 @@ from passport.services.ledger.publisher import Publisher
 from passport.services.passports import read as passports
 from passport.services.passports import writes
 from passport.services.passports.bundle import build_bundle
-from passport.services.passports.history import PassportView
 from passport.services.passports.idempotency import Idempotency
+from passport.services.passports.views import PassportView
 from passport.store import db
 
 blp = Blueprint(

@@ -13,7 +13,8 @@ from sqlmodel import Session, col, select
 from passport.core.errors import Conflict, InvalidInput, NotFound
 from passport.core.log.keylog import key_entry
 from passport.core.log.kinds import EntryKind
-from passport.core.product.access import Role
+from passport.core.product.access import Caller, Role
+from passport.core.product.credentials import Signer
 from passport.core.product.gs1 import gtin_check_digit
 from passport.core.signing.did import PublishedKey, signing_method
 from passport.services.context import ServiceContext
@@ -262,3 +263,12 @@ def _replace_current(
     _log_key(sess, ctx.base_url, org.slug, EntryKind.KEY_REGISTERED, key_id, public, at=at)
     sess.commit()
     return key_id
+
+
+def signer_for(sess: Session, ctx: ServiceContext, caller: Caller) -> Signer:
+    """Return what signs for `caller`: its current key, under its DID."""
+    key_id = current_key_id(sess, caller.org_id)
+    did, method = signing_method(ctx.base_url, caller.slug, key_id)
+    return Signer(
+        did=did, verification_method=method, private_key=ctx.keys.load(caller.slug, key_id)
+    )

@@ -1,69 +1,20 @@
-"""What issuing and correcting share: the caller's signer, views and history rows."""
+"""A passport's history rows: each signed version logged, and stored as it was logged."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import insert
 from sqlmodel import Session
 
 from passport.core.log.kinds import EntryKind, entry_bytes
 from passport.core.log.merkle import leaf_hash
-from passport.core.product.access import Caller, Tier
-from passport.core.product.credentials import SignedVersion, Signer
-from passport.core.product.gs1 import DigitalLink
-from passport.core.signing.did import signing_method
-from passport.services.context import ServiceContext
+from passport.core.product.credentials import SignedVersion
 from passport.services.ledger.log import NewEntry, append
-from passport.services.orgs.organisations import current_key_id
+from passport.services.passports.views import PassportView
 from passport.store.tables import HistoryEntryRow, RestrictedCredentialRow, table_of
-
-
-@dataclass(frozen=True, slots=True)
-class PassportView:
-    """A passport version as a caller may see it: the public credential and readable tiers."""
-
-    id: str
-    uri: str
-    category: str
-    granularity: str
-    version: int
-    sequence: int
-    credential: dict[str, Any]
-    restricted: dict[Tier, dict[str, Any]]
-    ledger_index: int | None = None
-
-
-def signer_for(sess: Session, ctx: ServiceContext, caller: Caller) -> Signer:
-    key_id = current_key_id(sess, caller.org_id)
-    did, method = signing_method(ctx.base_url, caller.slug, key_id)
-    return Signer(
-        did=did, verification_method=method, private_key=ctx.keys.load(caller.slug, key_id)
-    )
-
-
-def view_of(
-    link: DigitalLink,
-    base_url: str,
-    category: str,
-    *,
-    version: int,
-    sequence: int,
-    signed: SignedVersion,
-) -> PassportView:
-    return PassportView(
-        id=link.path,
-        uri=link.uri(base_url),
-        category=category,
-        granularity=link.granularity.value,
-        version=version,
-        sequence=sequence,
-        credential=signed.public,
-        restricted=signed.restricted,
-    )
 
 
 def record_versions(

@@ -12,7 +12,7 @@ from typing import Any
 from sqlmodel import Session
 
 from passport.core.errors import Conflict, InvalidInput
-from passport.services.passports.history import PassportView
+from passport.services.passports.views import PassportView
 from passport.store.tables import IdempotencyRow
 
 Remember = Callable[[Session, list[PassportView]], None]

@@ -16,13 +16,10 @@ from passport.core.product.access import Caller, Role, Tier, require_role, tiers
 from passport.core.product.credentials import VersionClaim, sign_version
 from passport.core.product.gs1 import DigitalLink, parse_path
 from passport.services.context import ServiceContext
-from passport.services.passports.history import (
-    PassportView,
-    record_versions,
-    signer_for,
-    view_of,
-)
+from passport.services.orgs.organisations import signer_for
+from passport.services.passports.history import record_versions
 from passport.services.passports.idempotency import Remember
+from passport.services.passports.views import PassportView, view_of
 from passport.store.tables import HistoryEntryRow, PassportRow, RestrictedCredentialRow
 
 

@@ -20,8 +20,8 @@ from passport.services.ledger import proofs
 from passport.services.ledger.publisher import Publisher
 from passport.services.passports import issue, read
 from passport.services.passports.bulk import BulkRows
-from passport.services.passports.history import PassportView
 from passport.services.passports.idempotency import Idempotency, Remember, remembering, replay
+from passport.services.passports.views import PassportView
 
 Response = Callable[[list[PassportView]], dict[str, Any]]
 
