@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -17,22 +16,15 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import EXAMPLES, ROOT
+from tests.helpers import EXAMPLES, ROOT, free_port
 from tests.independent_verifier import verify
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
     """Start the demo service; yield its base URL and the demo tokens it printed."""
     tmp = tmp_path_factory.mktemp("serve")
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,
@@ -64,7 +56,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict
         log.seek(0)
         output = log.read()
         tokens = dict(re.findall(r"^\s+([a-z-]+)\s+\S+\s+(dpp_\S+)$", output, re.M))
-        assert f"Demo service at {base}/" in output
+        assert f"Demo service at {base}  (API contract: {base}/api/v1/openapi.json)" in output
+        links = re.findall(rf"{re.escape(base)}/api/v1/\S+", output)
+        assert len(links) == 1 + 5  # the contract and the five demo passports
+        for link in links:  # every link the banner prints answers
+            with urllib.request.urlopen(link, timeout=30) as answer:
+                assert answer.status == 200, link
         yield base, tokens
     finally:
         proc.terminate()

@@ -6,7 +6,6 @@ import csv
 import dataclasses
 import io
 import json
-from typing import Any
 
 import pytest
 from flask import Flask
@@ -16,7 +15,7 @@ from sqlmodel import Session, select
 
 from passport.store import db
 from passport.store.tables import HistoryEntryRow, PassportRow, RestrictedCredentialRow
-from tests.conftest import EXAMPLES, bearer, example
+from tests.helpers import EXAMPLES, bearer, example
 
 BULK = "/api/v1/passports:bulk"
 
@@ -28,12 +27,6 @@ def count_rows(app: Flask) -> tuple[int, int, int]:
             sess.exec(select(func.count()).select_from(HistoryEntryRow)).one(),
             sess.exec(select(func.count()).select_from(RestrictedCredentialRow)).one(),
         )
-
-
-@pytest.fixture
-def maker(make_org: Any) -> str:
-    token: str = make_org("maker", "manufacturer")
-    return token
 
 
 @pytest.mark.slow

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from passport.cli.ledger import verify_command
 from passport.core.product.bundle import BundleInvalid, verify_bundle, verify_bundle_bytes
-from tests.conftest import bearer, example
+from tests.helpers import bearer, example
 
 
 @pytest.fixture

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from flask.testing import FlaskClient
 
-from tests.conftest import bearer, example
+from tests.helpers import bearer, example
 
 PROBLEM = "application/problem+json"
 
@@ -33,12 +32,6 @@ def textile_with(**changes: Any) -> dict[str, Any]:
     body = example("textile")
     body["product"].update(changes)
     return body
-
-
-@pytest.fixture
-def maker(make_org: Any) -> str:
-    token: str = make_org("maker", "manufacturer")
-    return token
 
 
 def test_empty_body(client: FlaskClient, maker: str) -> None:

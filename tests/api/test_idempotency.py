@@ -6,7 +6,7 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
-from tests.conftest import bearer, example
+from tests.helpers import bearer, example
 
 
 def size(client: FlaskClient) -> int:

@@ -11,7 +11,7 @@ import pytest
 import rfc8785
 from flask.testing import FlaskClient
 
-from tests.conftest import ROOT, bearer, example
+from tests.helpers import ROOT, bearer, example
 from tests.independent_verifier import VerificationFailed, verify
 
 

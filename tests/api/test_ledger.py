@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import base64
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient, FlaskCliRunner
 
-from tests.conftest import bearer, correct, example
+from tests.helpers import ROOT, bearer, correct, example
 from tests.independent_log import leaf, mth, open_note, verify_consistency, verify_inclusion
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def log_key(runner: FlaskCliRunner) -> str:

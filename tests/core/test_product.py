@@ -7,7 +7,6 @@ import csv
 import json
 from collections.abc import Callable
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,8 +17,8 @@ from jsonschema import Draft202012Validator
 from passport.core.errors import InvalidInput
 from passport.core.product.access import Tier
 from passport.core.product.rules import ProductRules
+from tests.helpers import SCHEMAS, example
 
-SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 CATEGORIES = ("textile", "mattress")
 
 
@@ -31,11 +30,6 @@ def schema(category: str) -> dict[str, Any]:
 @cache
 def rules() -> ProductRules:
     return ProductRules.from_schemas({c: schema(c) for c in CATEGORIES})
-
-
-def example(category: str) -> dict[str, Any]:
-    body = json.loads((SCHEMAS / "examples" / f"{category}.json").read_text(encoding="utf-8"))
-    return body
 
 
 def product(category: str) -> dict[str, Any]:

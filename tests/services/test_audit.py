@@ -1,10 +1,15 @@
-"""`dpp audit` on a real database: it passes when all is well and names the entry otherwise."""
+"""`dpp audit` on a real database: it passes when all is well and names the entry otherwise.
+
+Every test here starts from a copy of one populated log, built once per database kind (see
+`Templates` in conftest.py): a tamper in one test never reaches another.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,43 +19,52 @@ from sqlalchemy import text
 from sqlmodel import SQLModel
 
 from passport.store import db
-from tests.conftest import bearer, correct, example
+from tests.helpers import (
+    Templates,
+    bearer,
+    correct,
+    create_org,
+    example,
+    flip,
+    run_audit,
+    sql,
+    stored_entry,
+)
 
 
-@pytest.fixture
-def populated(app: Flask, client: FlaskClient, make_org: Any) -> dict[str, Any]:
+def populate(app: Flask) -> dict[str, Any]:
     """A log of 16 entries (one full tile): keys, passports, a correction, checkpoints."""
-    maker = make_org("maker", "manufacturer")
-    make_org("fixer", "repairer")
+    client, runner = app.test_client(), app.test_cli_runner()
+    maker = create_org(runner, "maker", "manufacturer")
+    create_org(runner, "fixer", "repairer")
     rows = [example("textile") for _ in range(8)] + [example("mattress") for _ in range(4)]
-    assert (
-        client.post(
-            "/api/v1/passports:bulk",
-            json=rows,
-            headers={**bearer(maker), "Idempotency-Key": "bulk-1"},
-        ).status_code
-        == 201
+    bulk = client.post(
+        "/api/v1/passports:bulk", json=rows, headers={**bearer(maker), "Idempotency-Key": "bulk-1"}
     )
+    assert bulk.status_code == 201, bulk.get_json()
     one = client.post(  # both writes keep their responses for retries: the audit checks them
         "/api/v1/passports?wait=checkpoint",
         json=example("textile"),
         headers={**bearer(maker), "Idempotency-Key": "one-1"},
     )
+    assert one.status_code == 201, one.get_json()
     correct(client, maker, one.get_json()["id"])
     return {"maker": maker, "id": one.get_json()["id"]}
 
 
-def run_audit(runner: FlaskCliRunner) -> Any:
-    return runner.invoke(args=["audit", "--workers", "2"])
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(
+    request: pytest.FixtureRequest, templates: Templates, tmp_path: Path
+) -> Iterator[str]:
+    """This test's own copy of the populated log (and its keys), instead of an empty database."""
+    yield from templates.copy(request.param, populate, tmp_path)
 
 
-def sql(app: Flask, statement: str, **params: Any) -> None:
-    with app.app_context(), db.engine().begin() as conn:
-        conn.execute(text(statement), params)
-
-
-def flip(data: bytes, at: int) -> bytes:
-    return data[:at] + bytes([data[at] ^ 0x01]) + data[at + 1 :]
+@pytest.fixture
+def populated(app: Flask, templates: Templates, request: pytest.FixtureRequest) -> dict[str, Any]:
+    """The maker's token and the corrected passport's id in this test's copy of the log."""
+    kind = "sqlite" if app.config["DATABASE_URL"].startswith("sqlite") else "postgresql"
+    return templates.data(kind, populate)
 
 
 def test_audit_passes_on_a_healthy_log(runner: FlaskCliRunner, populated: dict[str, Any]) -> None:
@@ -62,15 +76,6 @@ def test_audit_passes_on_a_healthy_log(runner: FlaskCliRunner, populated: dict[s
     deep = runner.invoke(args=["audit", "--workers", "2", "--restricted-signatures"])
     assert deep.exit_code == 0, deep.output
     assert "28 restricted credentials bound by digest and signature" in deep.output
-
-
-def _entry(app: Flask, index: int) -> bytes:
-    with app.app_context(), db.engine().connect() as conn:
-        return bytes(
-            conn.execute(
-                text("SELECT entry FROM ledger_entry WHERE idx = :i"), {"i": index}
-            ).scalar_one()
-        )
 
 
 TAMPERS: dict[str, tuple[Callable[[Flask], None], str]] = {}
@@ -86,7 +91,7 @@ def tamper(name: str, expect: str) -> Callable[[Callable[[Flask], None]], Callab
 
 @tamper("entry byte", "entry 5")
 def _change_entry(app: Flask) -> None:
-    raw = _entry(app, 5)
+    raw = stored_entry(app, 5)
     at = raw.index(b'"mass_g":') + 10
     sql(app, "UPDATE ledger_entry SET entry = :e WHERE idx = 5", e=flip(raw, at))
 
@@ -194,7 +199,7 @@ def _delete(app: Flask) -> None:
 
 @tamper("swapped entries", "entry 3")
 def _swap(app: Flask) -> None:
-    a, b = _entry(app, 3), _entry(app, 8)
+    a, b = stored_entry(app, 3), stored_entry(app, 8)
     sql(app, "UPDATE ledger_entry SET entry = :e WHERE idx = 3", e=b)
     sql(app, "UPDATE ledger_entry SET entry = :e WHERE idx = 8", e=a)
 
@@ -443,16 +448,21 @@ def test_the_audit_of_a_growing_log_passes(
     from passport.services.ledger.log import NewEntry, append, begin_write
 
     real = audit_tree.driver_query
+    grown = []
 
     def grow_first(conn: Any, statement: str, *args: Any, **options: Any) -> Any:
-        if "FROM ledger_tile WHERE level < 0" in statement:
+        if "FROM ledger_tile WHERE level < 0" in statement and not grown:
             with Session(db.engine_of(app)) as sess:
                 begin_write(sess)
                 late = [NewEntry("test", b"late %d" % i) for i in range(5)]
-                append(sess, late, at=datetime.now(UTC))
+                grown.extend(append(sess, late, at=datetime.now(UTC)))
                 sess.commit()
         return real(conn, statement, *args, **options)
 
     monkeypatch.setattr(audit_tree, "driver_query", grow_first)
     result = run_audit(runner)
     assert result.exit_code == 0, result.output
+    # The hook matches the audit's SQL by its text: if the query changed, nothing grew and
+    # the audit above proved nothing about a growing log.
+    assert grown == [16, 17, 18, 19, 20], "the audit never looked for tiles past the log"
+    assert "audit passed: 16 entries" in result.output, result.output

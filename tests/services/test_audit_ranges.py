@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,16 +21,15 @@ from passport.services.orgs.organisations import get_organisation
 from passport.services.passports.issue import issue_passports
 from passport.services.passports.read import correct_passport
 from passport.store import db
-from tests.conftest import example
+from tests.helpers import Templates, create_org, example, run_audit, sql, stored_entry, value
 
 AT = datetime(2026, 11, 23, tzinfo=UTC)
 
 
-@pytest.fixture
-def log(app: Flask, make_org: Any) -> dict[str, int]:
+def populate(app: Flask) -> dict[str, int]:
     """1,042 entries over five ranges, checkpoints inside three of them, a version chained
     from range 0 to range 4."""
-    make_org("maker", "manufacturer")
+    create_org(app.test_cli_runner(), "maker", "manufacturer")
     ctx = app.extensions["passport.services"]
     publisher = app.extensions["passport.publisher"]
     body = example("textile")
@@ -60,18 +61,19 @@ def log(app: Flask, make_org: Any) -> dict[str, int]:
     return {"corrected": 1031}
 
 
-def run_audit(runner: FlaskCliRunner) -> Any:
-    return runner.invoke(args=["audit", "--workers", "2"])
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(
+    request: pytest.FixtureRequest, templates: Templates, tmp_path: Path
+) -> Iterator[str]:
+    """This test's own copy of the log (built once per database kind) and its keys."""
+    yield from templates.copy(request.param, populate, tmp_path)
 
 
-def sql(app: Flask, statement: str, **params: Any) -> None:
-    with app.app_context(), db.engine().begin() as conn:
-        conn.execute(text(statement), params)
-
-
-def value(app: Flask, statement: str, **params: Any) -> Any:
-    with app.app_context(), db.engine().connect() as conn:
-        return conn.execute(text(statement), params).scalar_one()
+@pytest.fixture
+def log(app: Flask, templates: Templates) -> dict[str, Any]:
+    """What `populate` made, in this test's copy."""
+    kind = "sqlite" if app.config["DATABASE_URL"].startswith("sqlite") else "postgresql"
+    return templates.data(kind, populate)
 
 
 def test_audit_passes_over_ranges(runner: FlaskCliRunner, log: dict[str, int]) -> None:
@@ -87,10 +89,6 @@ def _tile(app: Flask, t: int, i: int) -> tuple[int, bytes]:
             {"t": t, "i": i},
         ).one()
     return width, bytes(data)
-
-
-def _entry(app: Flask, index: int) -> bytes:
-    return bytes(value(app, "SELECT entry FROM ledger_entry WHERE idx = :i", i=index))
 
 
 def test_audit_names_tampering_in_any_range(
@@ -111,7 +109,7 @@ def test_audit_names_tampering_in_any_range(
         assert expected in result.output, result.output
         sql(app, change, h=saved, t=t, i=i)
 
-    a, b = _entry(app, 5), _entry(app, 900)
+    a, b = stored_entry(app, 5), stored_entry(app, 900)
     sql(app, "UPDATE ledger_entry SET entry = :e WHERE idx = 5", e=b)
     sql(app, "UPDATE ledger_entry SET entry = :e WHERE idx = 900", e=a)
     result = run_audit(runner)

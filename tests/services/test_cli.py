@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 
-from tests.conftest import EXAMPLES, bearer, example
+from tests.helpers import EXAMPLES, bearer, example
 
 
 def test_org_create_names_each_bad_field(runner: FlaskCliRunner) -> None:
@@ -89,8 +89,14 @@ def test_import_csv_with_progress(
     make_org("maker", "manufacturer")
     result = runner.invoke(args=["import", str(EXAMPLES / "textile.csv"), "--org", "maker"])
     assert result.exit_code == 0, result.output
-    uris = [line for line in result.stdout.splitlines() if line.startswith("https://")]
+    # Without a terminal click prints the progress bar's label alone, before the work. (It
+    # goes to stdout today, click's default for file=None, ahead of the URIs.)
+    lines = result.output.splitlines()
+    assert lines[:2] == ["signing", "issued 3 passports for maker"], result.output
+    assert "issued 3 passports for maker" in result.stderr
+    uris = [line for line in result.stdout.splitlines() if line != "signing"]
     assert len(uris) == 3
+    assert all(uri.startswith("https://dpp.example.nl/") for uri in uris), uris
     path = uris[0].removeprefix("https://dpp.example.nl/")
     assert client.get(f"/api/v1/passports/{path}").status_code == 200
 

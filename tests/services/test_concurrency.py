@@ -19,26 +19,18 @@ from passport.core.log.merkle import root
 from passport.instance import check_startup
 from passport.services.context import ServiceContext
 from passport.services.ledger.audit.run import audit
-from passport.services.ledger.log import StoredNodes, committed_size
+from passport.services.ledger.log import committed_size
+from passport.services.ledger.nodes import StoredNodes
 from passport.services.orgs.organisations import create_organisation
 from passport.store import db
 from tests._ledger_worker import Worker
+from tests.helpers import worker_env
 from tests.independent_log import leaf, mth
 
 WORKERS = 4
 ROUNDS = 15
 MAX_BATCH = 5
 ORGS = ("weaver", "spinner")  # two issuers: two key registrations; workers share their keys
-
-
-def worker_env(app: Flask) -> dict[str, str]:
-    """The settings of `app`, as environment variables for a worker process."""
-    return {
-        "DATABASE_URL": app.config["DATABASE_URL"],
-        "DPP_KEYS_DIR": app.config["DPP_KEYS_DIR"],
-        "DPP_KEY_PASSPHRASE": app.config["DPP_KEY_PASSPHRASE"],
-        "DPP_BASE_URL": app.config["DPP_BASE_URL"],
-    }
 
 
 def run_workers(app: Flask, *extra: str) -> list[Worker]:

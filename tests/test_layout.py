@@ -1,0 +1,28 @@
+"""The package's layout: modules stay small enough to read in one sitting."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.helpers import ROOT
+
+MAX_LINES = 300
+
+
+def _too_long() -> dict[str, int]:
+    """Every module under passport/ longer than MAX_LINES, with its line count."""
+    found = {}
+    for path in sorted((ROOT / "passport").rglob("*.py")):
+        lines = len(path.read_text("utf-8").splitlines())
+        if lines > MAX_LINES:
+            found[str(path.relative_to(ROOT))] = lines
+    return found
+
+
+# Remove this marker once the split is done (today: passport/services/ledger/audit/worker.py).
+@pytest.mark.xfail(strict=False, reason="modules being split")
+def test_no_module_is_over_300_lines() -> None:
+    too_long = _too_long()
+    assert not too_long, f"modules over {MAX_LINES} lines: " + ", ".join(
+        f"{path} ({lines})" for path, lines in too_long.items()
+    )
