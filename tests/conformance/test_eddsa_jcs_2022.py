@@ -21,11 +21,8 @@ from passport.core.signing.dataintegrity import (
     verify_credential,
 )
 from passport.core.signing.ed25519 import public_key_bytes
-from passport.core.signing.multibase import (
-    decode_multikey,
-    decode_private_multikey,
-    decode_signature,
-)
+from passport.core.signing.multibase import decode_multikey, decode_signature
+from tests.multikey import decode_private_multikey
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,8 @@ from passport.core.signing.did import (
     verification_method,
 )
 from passport.core.signing.ed25519 import public_key_bytes
-from passport.core.signing.multibase import decode_multikey, decode_private_multikey
+from passport.core.signing.multibase import decode_multikey
+from tests.multikey import decode_private_multikey
 
 # The W3C vc-di-eddsa test vector key pair (TestVectors/keyPair.json): a published Multikey.
 W3C_PUBLIC_MULTIBASE = "z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2"

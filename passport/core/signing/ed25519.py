@@ -59,12 +59,6 @@ def check_public_key(raw: bytes) -> None:
         raise InvalidKey("Ed25519 public key has small order")
 
 
-def load_public_key(raw: bytes) -> Ed25519PublicKey:
-    """Check raw public key bytes against the key policy and load them."""
-    check_public_key(raw)
-    return Ed25519PublicKey.from_public_bytes(raw)
-
-
 def public_key_bytes(key: Ed25519PublicKey) -> bytes:
     """Return the raw 32-byte encoding of an Ed25519 public key."""
     return key.public_bytes(Encoding.Raw, PublicFormat.Raw)

@@ -11,7 +11,6 @@ _DIGITS = bytes(_ALPHABET.encode().find(bytes([b])) % 256 for b in range(256))
 _BASE58BTC = "z"
 # Multicodec varints: ed25519-pub 0xed and ed25519-priv 0x1300.
 ED25519_PUB_HEADER = b"\xed\x01"
-ED25519_PRIV_HEADER = b"\x80\x26"
 # Base58 decoding is quadratic in the input length; nothing we accept is anywhere near this long.
 _MAX_CHARS = 128
 
@@ -67,17 +66,6 @@ def decode_multikey(value: str) -> bytes:
     if len(raw) != 32:
         raise InvalidKey(f"Ed25519 public key must be 32 bytes, got {len(raw)}")
     return raw
-
-
-def decode_private_multikey(value: str) -> bytes:
-    """Decode a Multikey `privateKeyMultibase` value to the 32-byte Ed25519 seed."""
-    data = _decode_z(value, what="privateKeyMultibase", error=InvalidKey)
-    if not data.startswith(ED25519_PRIV_HEADER):
-        raise InvalidKey("privateKeyMultibase is not an ed25519-priv multicodec key")
-    seed = data[len(ED25519_PRIV_HEADER) :]
-    if len(seed) != 32:
-        raise InvalidKey(f"Ed25519 private key seed must be 32 bytes, got {len(seed)}")
-    return seed
 
 
 def encode_signature(sig: bytes) -> str:
