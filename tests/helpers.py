@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import shutil
 import socket
 import uuid
@@ -245,14 +244,3 @@ def worker_env(app: Flask) -> dict[str, str]:
         "DPP_KEY_PASSPHRASE": app.config["DPP_KEY_PASSPHRASE"],
         "DPP_BASE_URL": app.config["DPP_BASE_URL"],
     }
-
-
-def wait_for(events: queue.Queue[Any], count: int, timeout: float, what: str) -> list[Any]:
-    """Take `count` items from `events`, failing with `what` if they do not come in `timeout`."""
-    taken = []
-    for n in range(count):
-        try:
-            taken.append(events.get(timeout=timeout))
-        except queue.Empty:
-            raise AssertionError(f"waited {timeout} s for {what} ({n} of {count} came)") from None
-    return taken
