@@ -56,7 +56,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict
         log.seek(0)
         output = log.read()
         tokens = dict(re.findall(r"^\s+([a-z-]+)\s+\S+\s+(dpp_\S+)$", output, re.M))
-        assert f"Demo service at {base}  (API contract: {base}/api/v1/openapi.json)" in output
+        assert f"Demo service at {base}, API contract at {base}/api/v1/openapi.json" in output
         links = re.findall(rf"{re.escape(base)}/api/v1/\S+", output)
         assert len(links) == 1 + 5  # the contract and the five demo passports
         for link in links:  # every link the banner prints answers

@@ -62,7 +62,7 @@ def load_demo(sess: Session, ctx: ServiceContext, *, at: datetime) -> str:
     if "twentse-weverij" in created:
         _issue_demo_passports(sess, ctx, at=at)
     base = ctx.base_url
-    lines = [f"Demo service at {base}  (API contract: {base}/api/v1/openapi.json)"]
+    lines = [f"Demo service at {base}, API contract at {base}/api/v1/openapi.json"]
     lines.append("Demo passports (read them with GET; anyone may, roles see more):")
     for slug, *_rest in DEMO_ORGS:
         org = get_organisation(sess, slug)
