@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from tests.helpers import ROOT
 
 MAX_LINES = 300
@@ -19,8 +17,6 @@ def _too_long() -> dict[str, int]:
     return found
 
 
-# Remove this marker once the split is done (today: passport/services/ledger/audit/worker.py).
-@pytest.mark.xfail(strict=False, reason="modules being split")
 def test_no_module_is_over_300_lines() -> None:
     too_long = _too_long()
     assert not too_long, f"modules over {MAX_LINES} lines: " + ", ".join(
