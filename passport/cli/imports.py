@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -52,7 +53,9 @@ def run_import(file: Path, slug: str) -> None:
         try:
             org = get_organisation(sess, slug)
             caller = Caller(org_id=org.id, slug=org.slug, roles=org.roles)
-            with click.progressbar(length=len(rows), label="signing", file=None) as bar:
+            with click.progressbar(
+                length=len(rows), label="signing", file=sys.stderr
+            ) as bar:
                 views = issue_passports(
                     sess,
                     ctx,
