@@ -22,3 +22,16 @@ def test_no_module_is_over_300_lines() -> None:
     assert not too_long, f"modules over {MAX_LINES} lines: " + ", ".join(
         f"{path} ({lines})" for path, lines in too_long.items()
     )
+
+
+def test_the_core_reads_no_clock_or_file() -> None:
+    """Time and data are parameters of the core (import-linter keeps out os, secrets, time …;
+    these calls come in through modules it must import, such as datetime)."""
+    calls = ("datetime.now(", "date.today(", "datetime.utcnow(", "open(", "uuid.uuid4(")
+    found = [
+        f"{path.relative_to(ROOT)}: {call}"
+        for path in sorted((ROOT / "passport" / "core").rglob("*.py"))
+        for call in calls
+        if call in path.read_text("utf-8")
+    ]
+    assert found == []
