@@ -53,9 +53,7 @@ def run_import(file: Path, slug: str) -> None:
         try:
             org = get_organisation(sess, slug)
             caller = Caller(org_id=org.id, slug=org.slug, roles=org.roles)
-            with click.progressbar(
-                length=len(rows), label="signing", file=sys.stderr
-            ) as bar:
+            with click.progressbar(length=len(rows), label="signing", file=sys.stderr) as bar:
                 views = issue_passports(
                     sess,
                     ctx,
