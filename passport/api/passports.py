@@ -114,8 +114,10 @@ class BulkPassports(MethodView):
     @blp.response(201, BulkOut)
     def post(self) -> dict[str, Any]:
         """Issue up to 10,000 passports from a JSON array or CSV, all or nothing."""
-        write = _write(required_caller())  # reads the raw body first: the digest covers it
-        return writes.issue_many(write, read_bulk_rows(request, ctx()), response=_many).body
+        caller = required_caller()
+        request.get_data()  # keep the raw body: the Idempotency-Key's digest covers it
+        rows = read_bulk_rows(request, ctx())
+        return writes.issue_many(_write(caller), rows, response=_many).body
 
 
 @blp.route("/passports/<path:passport_id>")

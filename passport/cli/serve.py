@@ -6,10 +6,9 @@ import os
 
 import click
 from flask import Flask, current_app
-from flask.cli import ScriptInfo, locate_app, with_appcontext
+from flask.cli import locate_app, with_appcontext
 
 from passport.cli.common import now, services, session
-from passport.cli.gunicorn import serve
 from passport.config import passphrase_warning
 from passport.core.errors import PassportError
 from passport.instance import check_startup, initialise
@@ -49,8 +48,9 @@ def serve_command(host: str, port: int, workers: int, threads: int, demo: bool) 
     if not os.environ.get("DPP_BASE_URL"):
         # Identifiers and DIDs must name where the service really listens.
         os.environ["DPP_BASE_URL"] = f"http://{host}:{port}"
-    # This app only migrates and loads the demo data; each worker builds its own after the fork.
-    app = click.get_current_context().ensure_object(ScriptInfo).load_app()
+    # A fresh app, built after DPP_BASE_URL is settled (`flask --app` may have built one before);
+    # it only migrates and loads the demo data: each worker builds its own after the fork.
+    app = _build_app()
     with app.app_context():
         _warn_passphrase(app)
         initialise(app)
@@ -63,4 +63,8 @@ def serve_command(host: str, port: int, workers: int, threads: int, demo: bool) 
                 click.echo(load_demo(sess, services(), at=now()), err=True)
         # Workers are forked: they must not inherit the master's pooled connections.
         db.engine().dispose()
+    # gunicorn runs only on Unix and is needed only here: importing `passport` (for `dpp verify`,
+    # or the core as a library) must not need it.
+    from passport.cli.gunicorn import serve
+
     serve(_build_app, host=host, port=port, workers=workers, threads=threads)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.util import CommandError
 from sqlalchemy.engine import Engine
 
 _SCRIPTS = Path(__file__).parent / "migrations"
@@ -23,4 +24,12 @@ def upgrade(engine: Engine) -> None:
     cfg = alembic_config()
     with engine.begin() as connection:
         cfg.attributes["connection"] = connection
-        command.upgrade(cfg, "head")
+        try:
+            command.upgrade(cfg, "head")
+        except CommandError as exc:
+            if "Can't locate revision" not in str(exc):
+                raise
+            raise RuntimeError(
+                f"this database has a schema revision 0.1.0 does not know ({exc}): it was made "
+                "by a development version before the first release; start a new database"
+            ) from None

@@ -27,7 +27,7 @@ def make_engine(url: str) -> Engine:
     """Build an engine for `url`; postgresql:// URLs use psycopg 3."""
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    if url.startswith("postgresql") and importlib.util.find_spec("psycopg") is None:
+    if url.startswith("postgresql+psycopg:") and importlib.util.find_spec("psycopg") is None:
         raise RuntimeError(
             "DATABASE_URL names PostgreSQL but its driver is not installed: "
             "pip install 'passport-ledger[postgres]'"

@@ -100,6 +100,7 @@ class HistoryEntryRow(SQLModel, table=True):
     """One signed public credential in a passport's history (a version, later an event)."""
 
     __tablename__ = "history_entry"
+    __table_args__ = (UniqueConstraint("ledger_index", name="uq_history_entry_ledger_index"),)
 
     passport_id: str = Field(foreign_key="passport.id", primary_key=True, max_length=200)
     sequence: int = Field(primary_key=True)
@@ -107,7 +108,7 @@ class HistoryEntryRow(SQLModel, table=True):
     version: int | None = Field(default=None)
     credential: str = Field(sa_column=Column(Text, nullable=False))
     entry_hash: str = Field(max_length=64)
-    ledger_index: int = Field(sa_column=Column(BigInteger, unique=True, nullable=False))
+    ledger_index: int = Field(sa_column=Column(BigInteger, nullable=False))
     created_at: datetime = Field(sa_column=_when())
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -11,7 +12,7 @@ from sqlalchemy import inspect, text
 from sqlmodel import SQLModel
 
 from passport.store import db
-from passport.store.migrate import alembic_config
+from passport.store.migrate import alembic_config, upgrade
 
 
 def test_exactly_one_revision() -> None:
@@ -41,3 +42,11 @@ def test_downgrade_drops_everything_and_upgrade_restores_it(app: Flask) -> None:
             command.upgrade(cfg, "head")
         with db.engine().connect() as conn:
             assert set(inspect(conn).get_table_names()) >= set(SQLModel.metadata.tables)
+
+
+def test_a_development_database_is_refused_with_a_clear_message(app: Flask) -> None:
+    with app.app_context():
+        with db.engine().begin() as conn:
+            conn.execute(text("UPDATE alembic_version SET version_num = 'b7d4e2a9c310'"))
+        with pytest.raises(RuntimeError, match="development version before the first release"):
+            upgrade(db.engine())

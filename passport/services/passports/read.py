@@ -25,7 +25,7 @@ from passport.store.tables import HistoryEntryRow, PassportRow, RestrictedCreden
 
 def load_passport(sess: Session, path: str) -> tuple[DigitalLink, PassportRow]:
     """Return the passport a Digital Link path names; NotFound names what is wrong."""
-    segments = path.split("/")
+    segments = path.strip("/").split("/")  # parse_path, too, ignores slashes at either end
     if len(segments) % 2:  # identifier/value pairs, then the name of a sub-resource
         raise NotFound(
             f"passport {'/'.join(segments[:-1])} has no sub-resource {segments[-1]!r} for "

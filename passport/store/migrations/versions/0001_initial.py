@@ -170,7 +170,7 @@ def upgrade() -> None:
             ["passport.id"],
         ),
         sa.PrimaryKeyConstraint("passport_id", "sequence"),
-        sa.UniqueConstraint("ledger_index"),
+        sa.UniqueConstraint("ledger_index", name="uq_history_entry_ledger_index"),
     )
     op.create_table(
         "restricted_credential",
