@@ -1,4 +1,10 @@
-"""Run the app under gunicorn from `dpp serve`."""
+"""Run the app under gunicorn from `dpp serve`; also a gunicorn config module of its own.
+
+Each worker builds its app after the fork and runs the checkpointer thread, which covers every
+entry with a signed checkpoint within about two seconds, whichever process appended it. To run
+gunicorn yourself with the same behaviour: `gunicorn -c python:passport.cli.gunicorn
+'passport:create_app()'` (this module's `post_worker_init` starts the checkpointer).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,14 @@ from typing import Any
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
+
+from passport.services.ledger.publisher import Publisher
+
+
+def post_worker_init(worker: Any) -> None:
+    """gunicorn hook: start this worker's checkpointer once its app is loaded."""
+    publisher: Publisher = worker.wsgi.extensions["passport.publisher"]
+    publisher.start()
 
 
 class _Gunicorn(BaseApplication):  # type: ignore[misc]
@@ -38,5 +52,6 @@ def serve(
         "threads": threads,
         "accesslog": "-",
         "timeout": 120,
+        "post_worker_init": post_worker_init,
     }
     _Gunicorn(factory, options).run()

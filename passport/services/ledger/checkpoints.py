@@ -36,6 +36,16 @@ def latest(sess: Session) -> CheckpointRow | None:
     return sess.exec(select(CheckpointRow).order_by(col(CheckpointRow.size).desc())).first()
 
 
+def due(sess: Session, *, at: datetime) -> bool:
+    """Whether a checkpoint is due: the committed log has outgrown the newest checkpoint, and
+    that one is at least MIN_INTERVAL old (or there is none). Two reads, no lock."""
+    size = committed_size(sess)
+    last = latest(sess)
+    if last is None:
+        return size > 0
+    return size > last.size and at - _aware(last.created_at) >= MIN_INTERVAL
+
+
 def opened(row: CheckpointRow, key: LogKey) -> Checkpoint:
     """Verify a stored checkpoint's signature and return it parsed."""
     return open_checkpoint(row.note.encode(), name=key.name, public_key=key.public_key)
