@@ -25,9 +25,11 @@ from sqlmodel import Session
 from passport.core.errors import LedgerInconsistent, PassportError
 from passport.services.ledger.checkpoints import MIN_INTERVAL, Published, due, publish
 from passport.services.ledger.logkey import LogKey, load_log_key
+from passport.store.sql import truncate_wal
 
 log = logging.getLogger(__name__)
 POLL = 0.5  # seconds between looks at the log: coverage within POLL + MIN_INTERVAL + signing
+WAL_EVERY = 60.0  # seconds between truncations of SQLite's write-ahead log (see truncate_wal)
 
 
 def _now() -> datetime:
@@ -90,9 +92,13 @@ class Publisher:
         return publish(self.engine, self.key, self.keys_dir, at=_now())
 
     def _run(self, poll: float) -> None:
+        wal_due = time.monotonic() + WAL_EVERY
         while not self._stop.is_set():
             try:
                 self.publish_if_due()
+                if time.monotonic() >= wal_due:  # the log's storage, kept bounded here too
+                    wal_due = time.monotonic() + WAL_EVERY
+                    truncate_wal(self.engine)
             except (PassportError, SQLAlchemyError):
                 log.exception("checkpoint not signed; the log needs attention (run `dpp audit`)")
             except Exception:  # the thread must log and go on, not die unseen
