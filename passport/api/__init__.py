@@ -14,6 +14,7 @@ from passport.api import problems
 from passport.api.ledger import audit_blp
 from passport.api.ledger import blp as ledger
 from passport.api.passports import blp as passports
+from passport.api.templates import blp as templates_blp
 from passport.core.errors import PassportError
 
 API_SETTINGS: dict[str, Any] = {
@@ -77,4 +78,5 @@ def init_app(app: Flask) -> PassportApi:
     api.register_blueprint(passports)
     api.register_blueprint(ledger)
     api.register_blueprint(audit_blp)
+    api.register_blueprint(templates_blp)
     return api

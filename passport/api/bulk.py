@@ -14,9 +14,15 @@ from passport.services.passports.bulk import BulkRows, csv_rows
 
 BULK_REQUEST_BODY: dict[str, Any] = {
     "required": True,
-    "description": "A JSON array of passports (as for POST /passports), or CSV: columns "
-    "category, granularity, gtin, variant, lot, serial, then one column per top-level "
-    "product field (objects and arrays as JSON text). Multipart uploads use the field `file`.",
+    "description": "A JSON array of passports (as for POST /passports), or CSV (RFC 4180, "
+    "UTF-8, a header row): columns category, granularity, gtin, variant, lot, serial, then one "
+    "column per scalar of the product data, named by its path: nested fields dotted "
+    "(`dimensions.width_mm`, `care_instructions.text.en`), array items numbered from 1 without "
+    "gaps (`fibre_composition.1.fibre`, `fibre_composition.1.percent`, "
+    "`care_instructions.symbols.1`). Cells are read by the schema's type (integer, true/false, "
+    "text as sent); an empty cell means absent; no cell holds JSON. "
+    "GET /templates/{category}.csv gives every column with an example row. Multipart uploads "
+    "use the field `file`.",
     "content": {
         "application/json": {
             "schema": {"type": "array", "items": {"$ref": "#/components/schemas/PassportIn"}}
@@ -38,12 +44,12 @@ _ENVELOPE = PassportIn()
 def read_bulk_rows(request: Request, ctx: ServiceContext) -> BulkRows:
     """Return the rows of the body with envelope errors per row; never raise for one bad row."""
     if request.mimetype == "text/csv":
-        return csv_rows(_decode(request.get_data()), ctx.schemas, load_envelope)
+        return csv_rows(_decode(request.get_data()), ctx, load_envelope)
     if request.mimetype == "multipart/form-data":
         upload = request.files.get("file")
         if upload is None:
             raise InvalidInput("no CSV file uploaded", errors={"file": ["required"]})
-        return csv_rows(_decode(upload.read()), ctx.schemas, load_envelope)
+        return csv_rows(_decode(upload.read()), ctx, load_envelope)
     body = request.get_json(silent=True)
     if body is None:
         raise InvalidInput(

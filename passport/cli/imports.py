@@ -25,7 +25,7 @@ from passport.store import db
 def _read_rows(file: Path, ctx: ServiceContext) -> BulkRows:
     text = file.read_text(encoding="utf-8-sig")
     if file.suffix.lower() == ".csv":
-        return csv_rows(text, ctx.schemas, load_envelope)
+        return csv_rows(text, ctx, load_envelope)
     try:
         body = json.loads(text)
     except json.JSONDecodeError as exc:

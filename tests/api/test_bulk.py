@@ -100,19 +100,23 @@ def test_csv_upload(app: Flask, client: FlaskClient, maker: str) -> None:
 
 
 def test_csv_bad_cell_names_row_and_column(app: Flask, client: FlaskClient, maker: str) -> None:
-    lines = (EXAMPLES / "textile.csv").read_text("utf-8").splitlines()
-    reader = list(csv.reader(lines))
-    header = reader[0]
-    reader[2][header.index("mass_g")] = "about a kilo"
-    buffer = io.StringIO()
-    csv.writer(buffer).writerows(reader)
+    text = (EXAMPLES / "textile.csv").read_text("utf-8")
+    header, row = list(csv.reader(io.StringIO(text, newline="")))
+    bad_mass = list(row)
+    bad_mass[header.index("mass_g")] = "about a kilo"
+    bad_fibre = list(row)
+    bad_fibre[header.index("fibre_composition.2.percent")] = "31"
+    buffer = io.StringIO(newline="")
+    csv.writer(buffer).writerows([header, row, bad_mass, row, bad_fibre])
     response = client.post(
         BULK, data=buffer.getvalue().encode(), content_type="text/csv", headers=bearer(maker)
     )
     assert response.status_code == 422
     report = {r["row"]: r["errors"] for r in response.get_json()["rows"]}
-    assert list(report) == [2]
-    assert "product.mass_g" in report[2]
+    assert list(report) == [2, 4]
+    assert list(report[2]) == ["product.mass_g"]
+    assert "about a kilo" in report[2]["product.mass_g"][0]
+    assert list(report[4]) == ["product.fibre_composition"]
     assert count_rows(app) == (0, 0, 0)
 
 

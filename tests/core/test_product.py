@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import copy
-import csv
 import json
 from collections.abc import Callable
 from functools import cache
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -14,9 +14,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
+from passport.api.bulk import load_envelope
 from passport.core.errors import InvalidInput
 from passport.core.product.access import Tier
 from passport.core.product.rules import ProductRules
+from passport.services.passports.bulk import csv_rows
 from tests.helpers import SCHEMAS, example
 
 CATEGORIES = ("textile", "mattress")
@@ -77,22 +79,18 @@ def test_categories_and_fixed_tiers() -> None:
         assert rules().tier_of(category, "disassembly_instructions") is Tier.LEGITIMATE_INTEREST
 
 
-def test_textile_csv_rows_validate() -> None:
-    props = schema("textile")["properties"]
-    with (SCHEMAS / "examples" / "textile.csv").open(encoding="utf-8", newline="") as f:
-        rows = list(csv.DictReader(f))
-    assert len(rows) == 3
-    for row in rows:
-        assert row["category"] == "textile"
-        data: dict[str, Any] = {}
-        for name, text in row.items():
-            if name in {"category", "granularity", "gtin", "lot", "serial"} or text == "":
-                continue
-            kind = props[name]["type"]
-            data[name] = int(text) if kind == "integer" else text
-            if kind in {"object", "array"}:
-                data[name] = json.loads(text)
-        rules().validate("textile", data)
+@pytest.mark.parametrize("category", CATEGORIES)
+def test_example_csv_builds_the_example(category: str) -> None:
+    ctx = SimpleNamespace(schemas={c: schema(c) for c in CATEGORIES}, rules=rules())
+    text = (SCHEMAS / "examples" / f"{category}.csv").read_text(encoding="utf-8")
+    rows = csv_rows(text, ctx, load_envelope)  # type: ignore[arg-type]
+    assert rows.errors == {}
+    (row,) = rows.rows
+    assert row is not None
+    expected = example(category)
+    assert row["gtin"] == expected["gtin"]
+    empty: list[Any] = []
+    assert row["product"] == {k: v for k, v in expected["product"].items() if v != empty}
 
 
 Mutation = Callable[[dict[str, Any]], None]
@@ -288,3 +286,88 @@ def test_every_object_is_closed_and_every_property_described(category: str) -> N
         ]:
             assert prop["description"]
             assert prop.get("type") != "number"
+
+
+# Text that is signed as sent: no control, bidirectional or zero-width characters.
+HIDDEN = [
+    "\x00",
+    "\x07",
+    "\x1b",
+    "\x7f",
+    "\x85",
+    "\u202e",
+    "\u202a",
+    "\u2066",
+    "\u2069",
+    "\u200e",
+    "\u200f",
+    "\u061c",
+    "\u200b",
+    "\u200c",
+    "\u200d",
+    "\u2060",
+    "\ufeff",
+    "\u2028",
+    "\u2029",
+    "\ud800",
+]
+
+
+@pytest.mark.parametrize("char", HIDDEN, ids=lambda c: f"U+{ord(c):04X}")
+@pytest.mark.parametrize("category", CATEGORIES)
+def test_hidden_characters_are_refused_in_names(category: str, char: str) -> None:
+    data = product(category)
+    data["name"] = f"Deken{char}Boekelo"
+    errors = errors_of(category, data)
+    assert list(errors) == ["product.name"]
+    assert f"U+{ord(char):04X}" in errors["product.name"][0]
+
+
+@pytest.mark.parametrize("char", ["\u202e", "\x00", "\u200b"], ids=lambda c: f"U+{ord(c):04X}")
+def test_hidden_characters_are_refused_at_any_depth(char: str) -> None:
+    data = product("textile")
+    data["manufacturer"]["name"] += char
+    data["trims"][1]["material"] += char
+    data["care_instructions"]["text"]["en"] += char
+    data["disassembly_instructions"]["tools"][0] += char
+    data["disassembly_instructions"]["steps"][1]["nl"] += char
+    errors = errors_of("textile", data)
+    assert set(errors) == {
+        "product.manufacturer.name",
+        "product.trims.1.material",
+        "product.care_instructions.text.en",
+        "product.disassembly_instructions.tools.0",
+        "product.disassembly_instructions.steps.1.nl",
+    }
+
+
+@pytest.mark.parametrize("brk", ["\n", "\r\n"], ids=["LF", "CRLF"])
+def test_line_breaks_are_kept_in_free_text(brk: str) -> None:
+    data = product("mattress")
+    data["care_instructions"]["text"]["en"] = f"Turn it.{brk}Wash the cover.{brk}"
+    data["repair_information"]["instructions"]["nl"] = f"Bel ons.{brk}{brk}Of mail."
+    data["disassembly_instructions"]["steps"][0]["en"] = f"Unzip{brk}the cover."
+    data["layers"][2]["description"] = f"30 mm{brk}pincore"
+    data["name"] += "\tTab"
+    assert rules().validate("mattress", data) == data
+
+
+@pytest.mark.parametrize("brk", ["\n", "\r\n", "\r"], ids=["LF", "CRLF", "CR"])
+def test_line_breaks_are_refused_in_one_line_fields(brk: str) -> None:
+    data = product("textile")
+    data["name"] = f"Deken{brk}Boekelo"
+    data["brand"] = f"Boekelo{brk}"
+    data["facility_of_manufacture"]["name"] += brk
+    errors = errors_of("textile", data)
+    assert set(errors) == {
+        "product.name",
+        "product.brand",
+        "product.facility_of_manufacture.name",
+    }
+    assert "line break" in errors["product.name"][0]
+
+
+def test_a_lone_carriage_return_is_refused_in_free_text() -> None:
+    data = product("textile")
+    data["care_instructions"]["text"]["en"] = "Wash.\rDry."
+    assert list(errors_of("textile", data)) == ["product.care_instructions.text.en"]

@@ -91,9 +91,9 @@ def test_import_csv_with_progress(
     assert result.exit_code == 0, result.output
     # Without a terminal click prints the progress bar's label alone, before the work: on
     # stderr, with the summary, so that stdout holds only the URIs (for a pipe).
-    assert result.stderr.splitlines()[:2] == ["signing", "issued 3 passports for maker"]
+    assert result.stderr.splitlines()[:2] == ["signing", "issued 1 passports for maker"]
     uris = result.stdout.splitlines()
-    assert len(uris) == 3
+    assert len(uris) == 1
     assert all(uri.startswith("https://dpp.example.nl/") for uri in uris), uris
     path = uris[0].removeprefix("https://dpp.example.nl/")
     assert client.get(f"/api/v1/passports/{path}").status_code == 200

@@ -16,6 +16,7 @@ from jsonschema import Draft202012Validator, FormatChecker, ValidationError, val
 from passport.core.errors import InvalidInput
 from passport.core.product.access import Tier
 from passport.core.product.gs1 import gtin_check_digit
+from passport.core.product.text import check_text
 
 CATEGORIES = ("textile", "mattress")  # the product categories a passport may have
 
@@ -194,6 +195,7 @@ class _Category:
     # field. JSON Schema counts 80.0 as an integer, so floats are refused separately.
     fast: Any
     validator: Any
+    schema: Mapping[str, Any]
     tiers: Mapping[str, Tier]
     rules: tuple[CodeRule, ...]
 
@@ -219,6 +221,7 @@ class ProductRules:
             built[category] = _Category(
                 fast=jsonschema_rs.Draft202012Validator(dict(schema), validate_formats=True),
                 validator=_Validator(dict(schema), format_checker=_FORMATS),
+                schema=schema,
                 tiers=MappingProxyType(tiers),
                 rules=_RULES.get(category, _COMMON_RULES),
             )
@@ -236,7 +239,12 @@ class ProductRules:
         return self._by_category[category]
 
     def validate(self, category: str, data: object) -> dict[str, Any]:
-        """Return `data` as a dict if it obeys the category's schema and rules; else raise."""
+        """Return `data` as a dict if it obeys the category's schema and rules; else raise.
+
+        Every string is also held to the text rule of `core.product.text` (no control,
+        bidirectional or zero-width characters; line breaks only in free text), so each way in
+        (JSON body, CSV, `dpp import`) refuses what could display otherwise than it is signed.
+        """
         rules = self._category(category)
         errors: Errors = {}
         if not rules.fast.is_valid(data) or _has_float(data):
@@ -246,6 +254,7 @@ class ProductRules:
         if isinstance(data, dict):
             for rule in rules.rules:
                 rule(data, errors)
+            check_text(rules.schema, data, ROOT, lambda path, msg: _add(errors, path, msg))
         if errors or not isinstance(data, dict):
             raise InvalidInput(f"{category} product data is invalid", errors=errors)
         return dict(data)
