@@ -10,6 +10,7 @@ from flask import Flask
 
 from passport import api, cli, config
 from passport.core.product.rules import ProductRules
+from passport.instance import normalise_base_url, resolve_base_url
 from passport.services.context import ServiceContext, load_schemas
 from passport.services.ledger.publisher import Publisher
 from passport.services.ledger.sequencer import Sequencer
@@ -24,8 +25,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     instance = Path(app.instance_path)
     app.config.update(config.from_environment(instance))
     app.config.update(test_config or {})
+    if test_config and "DPP_BASE_URL" in test_config:
+        app.config["DPP_BASE_URL_EXPLICIT"] = True
+    app.config["DPP_BASE_URL"] = normalise_base_url(app.config["DPP_BASE_URL"])
     instance.mkdir(parents=True, exist_ok=True)
     db.init_app(app)
+    # The instance's identity: the base URL stored at `dpp init` (a disagreeing one is refused).
+    resolve_base_url(app)
     schemas = load_schemas()
     passphrase = config.key_passphrase(app)
     app.config["DPP_KEY_PASSPHRASE_BYTES"] = passphrase

@@ -21,6 +21,9 @@ def from_environment(
     return {
         "DATABASE_URL": env.get("DATABASE_URL") or f"sqlite:///{instance_path / 'passport.db'}",
         "DPP_BASE_URL": (env.get("DPP_BASE_URL") or DEFAULT_BASE_URL).rstrip("/"),
+        # Whether DPP_BASE_URL was given: a given one must agree with the stored identity
+        # (`passport.instance`); without one, the stored base URL is used.
+        "DPP_BASE_URL_EXPLICIT": bool(env.get("DPP_BASE_URL")),
         "DPP_KEYS_DIR": env.get("DPP_KEYS_DIR") or "keys",
         "DPP_KEY_PASSPHRASE": env.get("DPP_KEY_PASSPHRASE") or None,
         # "production" refuses to invent a key passphrase; anything else may, loudly.

@@ -176,10 +176,16 @@ def close_app(app: Flask) -> None:
 
 
 def create_org(runner: FlaskCliRunner, slug: str, *roles: str) -> str:
-    """Create an organisation with `roles` through the CLI; return a fresh token for it."""
+    """Create an organisation with `roles` through the CLI; return a fresh token for it.
+
+    A manufacturer gets the GS1 company prefixes of both examples (textile 8712345, mattress
+    8712346), so it may issue either.
+    """
     args = ["org", "create", slug, "--name", slug.title()]
     for role in roles:
         args += ["--role", role]
+    if "manufacturer" in roles:
+        args += ["--gcp", "8712345", "--gcp", "8712346"]
     result = runner.invoke(args=args)
     assert result.exit_code == 0, result.output
     token = runner.invoke(args=["token", "create", slug])

@@ -11,6 +11,7 @@ from flask.cli import with_appcontext
 from passport.cli.common import fail, now, services, session, table
 from passport.core.errors import PassportError
 from passport.core.signing.did import signing_method
+from passport.services.orgs import keys as orgkeys
 from passport.services.orgs import organisations
 
 
@@ -27,14 +28,14 @@ def key_list(slug: str) -> None:
     with session() as sess:
         try:
             org = organisations.get_organisation(sess, slug)
-            keys = organisations.published_keys(sess, org.id)
+            keys = orgkeys.published_keys(sess, org.id)
         except PassportError as exc:
             fail(exc)
     base_url = services().base_url
     rows = [
         (
             key.key_id,
-            "retired" if key.retired else "current",
+            f"revoked {key.revoked}" if key.revoked else "retired" if key.retired else "current",
             signing_method(base_url, slug, key.key_id)[1],
         )
         for key in keys
@@ -49,7 +50,7 @@ def key_rotate(slug: str) -> None:
     """Retire SLUG's current key (it stays in the DID document) and create a new one."""
     with session() as sess:
         try:
-            key_id = organisations.rotate_key(sess, services(), slug, at=now())
+            key_id = orgkeys.rotate_key(sess, services(), slug, at=now())
         except PassportError as exc:
             fail(exc)
     click.echo(key_id)
@@ -68,7 +69,7 @@ def key_revoke(slug: str, key_id: str, compromised_since: int | None) -> None:
     """Revoke KEY_ID of SLUG in the ledger; later (or compromised) signatures stop verifying."""
     with session() as sess:
         try:
-            index = organisations.revoke_key(
+            index = orgkeys.revoke_key(
                 sess, services(), slug, key_id, compromised_since=compromised_since, at=now()
             )
         except PassportError as exc:
@@ -86,7 +87,7 @@ def key_import(slug: str, file: Path, password_env: str | None) -> None:
     password = os.environ[password_env].encode() if password_env else None
     with session() as sess:
         try:
-            key_id = organisations.import_key(
+            key_id = orgkeys.import_key(
                 sess, services(), slug, file.read_bytes(), password, at=now()
             )
         except PassportError as exc:

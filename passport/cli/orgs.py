@@ -9,7 +9,14 @@ from flask.cli import with_appcontext
 
 from passport.cli.common import fail, now, services, session, table
 from passport.core.errors import PassportError
-from passport.services.orgs import organisations, tokens
+from passport.services.orgs import organisations, prefixes, tokens
+from passport.store.tables import OrganisationRow
+
+_GCP_HELP = (
+    "GS1 company prefix (4-12 digits; a U.P.C. prefix with its leading 0) the organisation "
+    "issues passports under; repeat for several"
+)
+_GTIN8_HELP = "A whole GTIN-8 the organisation issues under (GTIN-8s have no company prefix)"
 
 
 @click.group("org")
@@ -25,9 +32,15 @@ def org_group() -> None:
 @click.option("--province")
 @click.option("--municipality")
 @click.option("--gln", help="GS1 Global Location Number (13 digits)")
+@click.option("--gcp", "gcps", multiple=True, help=_GCP_HELP)
+@click.option("--gtin8", "gtin8s", multiple=True, help=_GTIN8_HELP)
 @with_appcontext
 def org_create(slug: str, name: str, roles: tuple[str, ...], **where: Any) -> None:
-    """Register an organisation and create its signing key."""
+    """Register an organisation and create its signing key.
+
+    A manufacturer issues passports only under its GS1 company prefixes (--gcp), which its
+    DID document publishes.
+    """
     with session() as sess:
         try:
             org = organisations.create_organisation(
@@ -35,19 +48,54 @@ def org_create(slug: str, name: str, roles: tuple[str, ...], **where: Any) -> No
             )
         except PassportError as exc:
             fail(exc)
+        _note_shared(sess, org)
     click.echo(f"created {org.slug} ({', '.join(sorted(org.roles))})", err=True)
+
+
+@org_group.command("add-prefix")
+@click.argument("slug")
+@click.option("--gcp", "gcps", multiple=True, help=_GCP_HELP)
+@click.option("--gtin8", "gtin8s", multiple=True, help=_GTIN8_HELP)
+@with_appcontext
+def org_add_prefix(slug: str, gcps: tuple[str, ...], gtin8s: tuple[str, ...]) -> None:
+    """Register more GS1 company prefixes (or whole GTIN-8s) for SLUG to issue under."""
+    with session() as sess:
+        try:
+            org = organisations.add_organisation_prefixes(sess, slug, gcps=gcps, gtin8s=gtin8s)
+        except PassportError as exc:
+            fail(exc)
+        _note_shared(sess, org)
+    click.echo(f"{org.slug} issues under {_prefixes(org)}", err=True)
+
+
+def _note_shared(sess: Any, org: organisations.Organisation) -> None:
+    """Say on stderr which other organisations hold the same or an overlapping prefix."""
+    for prefix in org.prefixes:
+        others = prefixes.holders(sess, prefix, besides=org.id)
+        if others:
+            slugs = sorted(sess.get(OrganisationRow, o).slug for o in others)
+            click.echo(
+                f"note: {prefixes.shown(prefix)} overlaps prefixes of {', '.join(slugs)}: "
+                "each of them may issue under it",
+                err=True,
+            )
+
+
+def _prefixes(org: organisations.Organisation) -> str:
+    named = sorted((prefixes.shown(p) for p in org.prefixes), key=lambda p: (" " in p, p))
+    return ", ".join(named) or "-"
 
 
 @org_group.command("list")
 @with_appcontext
 def org_list() -> None:
-    """List organisations and their roles."""
+    """List organisations, their roles and the GS1 prefixes they issue under."""
     with session() as sess:
         rows = [
-            (org.slug, org.name, ", ".join(sorted(org.roles)))
+            (org.slug, org.name, ", ".join(sorted(org.roles)), _prefixes(org))
             for org in organisations.list_organisations(sess)
         ]
-    click.echo(table(("SLUG", "NAME", "ROLES"), rows))
+    click.echo(table(("SLUG", "NAME", "ROLES", "GS1 PREFIXES"), rows))
 
 
 @click.group("token")

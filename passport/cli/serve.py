@@ -25,10 +25,15 @@ def _warn_passphrase(app: Flask) -> None:
 @click.command("init")
 @with_appcontext
 def init_command() -> None:
-    """Create or upgrade the database schema and create the log key."""
+    """Create or upgrade the database schema, fix the base URL, create the log key.
+
+    A new database stores DPP_BASE_URL (default http://127.0.0.1:5000) as the instance's base
+    URL for good: every DID, Digital Link URI and checkpoint names it.
+    """
     _warn_passphrase(current_app)
     initialise(current_app)
     click.echo(f"database ready: {db.engine().url.render_as_string(hide_password=True)}", err=True)
+    click.echo(f"base URL: {current_app.config['DPP_BASE_URL']}", err=True)
 
 
 def _build_app() -> Flask:
@@ -44,13 +49,20 @@ def _build_app() -> Flask:
 @click.option("--threads", default=4, show_default=True, type=int, help="Threads per process")
 @click.option("--demo", is_flag=True, help="Load demo organisations and passports first")
 def serve_command(host: str, port: int, workers: int, threads: int, demo: bool) -> None:
-    """Run the service with gunicorn (migrating the database first)."""
-    if not os.environ.get("DPP_BASE_URL"):
-        # Identifiers and DIDs must name where the service really listens.
-        os.environ["DPP_BASE_URL"] = f"http://{host}:{port}"
-    # A fresh app, built after DPP_BASE_URL is settled (`flask --app` may have built one before);
-    # it only migrates and loads the demo data: each worker builds its own after the fork.
+    """Run the service with gunicorn (migrating the database first).
+
+    The base URL is the one stored at `dpp init`; a DPP_BASE_URL that disagrees is refused.
+    On a new database it is DPP_BASE_URL, else http://HOST:PORT, and is stored.
+    """
+    # A fresh app (`flask --app` may have built one before); it only migrates and loads the
+    # demo data: each worker builds its own after the fork, and reads the same stored base URL.
     app = _build_app()
+    if not os.environ.get("DPP_BASE_URL") and not app.config["DPP_BASE_URL_STORED"]:
+        # A new instance: its identifiers and DIDs name where the service really listens.
+        os.environ["DPP_BASE_URL"] = f"http://{host}:{port}"
+        db.engine_of(app).dispose()
+        app = _build_app()
+    click.echo(f"base URL: {app.config['DPP_BASE_URL']}", err=True)
     with app.app_context():
         _warn_passphrase(app)
         initialise(app)

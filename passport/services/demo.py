@@ -15,6 +15,8 @@ from passport.services.orgs.tokens import create_token
 from passport.services.passports.issue import issue_passports
 from passport.services.passports.read import passport_paths
 
+# The GS1 company prefixes of the demo makers: each example's GTIN lies under its maker's.
+DEMO_PREFIXES = {"twentse-weverij": ["8712345"], "deventer-matras": ["8712346"]}
 DEMO_ORGS = [
     ("twentse-weverij", "Twentse Weverij (demo)", ["manufacturer"], "Overijssel", "Enschede"),
     (
@@ -56,6 +58,7 @@ def load_demo(sess: Session, ctx: ServiceContext, *, at: datetime) -> str:
                 roles=roles,
                 province=province,
                 municipality=municipality,
+                gcps=DEMO_PREFIXES.get(slug, []),
                 at=at,
             )
             created.append(slug)

@@ -49,7 +49,7 @@ class OrgRoleRow(SQLModel, table=True):
 
 
 class OrgKeyRow(SQLModel, table=True):
-    """A public signing key of an organisation; retired keys stay listed forever."""
+    """A public signing key of an organisation; retired and revoked keys stay listed forever."""
 
     __tablename__ = "org_key"
 
@@ -61,6 +61,23 @@ class OrgKeyRow(SQLModel, table=True):
     retired_at: datetime | None = Field(
         default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
     )
+    # Set by a revocation (the key may be in other hands): the DID document marks it revoked.
+    revoked_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+
+
+class OrgPrefixRow(SQLModel, table=True):
+    """A GS1 company prefix (or a whole GTIN-8, in its GTIN-13 form) an organisation issues under.
+
+    Several organisations may hold one prefix (a brand owner and its contract maker): the
+    operator who registers it vouches for each (`passport.services.orgs.prefixes`).
+    """
+
+    __tablename__ = "org_prefix"
+
+    org_id: int = Field(foreign_key="organisation.id", primary_key=True)
+    prefix: str = Field(max_length=13, primary_key=True)
 
 
 class ApiTokenRow(SQLModel, table=True):
@@ -184,6 +201,17 @@ class IdempotencyRow(SQLModel, table=True):
     key: str = Field(primary_key=True, max_length=200)
     request_digest: str = Field(max_length=64)
     response: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(sa_column=_when())
+
+
+class InstanceRow(SQLModel, table=True):
+    """The instance's identity, one row fixed at `dpp init`: the base URL every DID, Digital
+    Link URI and the checkpoint origin are made of (`passport.instance`)."""
+
+    __tablename__ = "instance"
+
+    id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    base_url: str = Field(max_length=300)
     created_at: datetime = Field(sa_column=_when())
 
 

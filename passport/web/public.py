@@ -8,9 +8,11 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app
 
-from passport.core.signing.did import did_document, did_web
+from passport.core.signing.did import PrefixService, did_document, did_web
 from passport.services.context import SCHEMAS_DIR
-from passport.services.orgs.organisations import get_organisation, published_keys
+from passport.services.orgs.keys import published_keys
+from passport.services.orgs.organisations import get_organisation
+from passport.services.orgs.prefixes import GTIN8_SPACE
 from passport.store import db
 
 bp = Blueprint("public", __name__)
@@ -23,11 +25,25 @@ def _json(body: Any, mimetype: str = "application/json") -> Response:
 
 @bp.get("/orgs/<slug>/did.json")
 def did_json(slug: str) -> Response:
-    """Serve the DID document of organisation `slug`, with every key it ever used."""
+    """Serve the DID document of organisation `slug`, with every key it ever used.
+
+    An organisation holding GS1 prefixes publishes them here, in a `GS1CompanyPrefixes`
+    service entry (`passport.core.signing.did.did_document`): anyone can see under which
+    GTINs it may issue passports.
+    """
     sess = db.session()
     org = get_organisation(sess, slug)
-    did = did_web(current_app.config["DPP_BASE_URL"], org.slug)
-    response = _json(did_document(did, published_keys(sess, org.id)))
+    base_url = current_app.config["DPP_BASE_URL"]
+    did = did_web(base_url, org.slug)
+    prefixes = None
+    if org.prefixes:
+        gtin8s = [p for p in org.prefixes if len(p) == 13 and p.startswith(GTIN8_SPACE)]
+        prefixes = PrefixService(
+            company_prefixes=[p for p in org.prefixes if p not in gtin8s],
+            gtin8s=[p.removeprefix(GTIN8_SPACE) for p in gtin8s],
+            resolver=base_url,
+        )
+    response = _json(did_document(did, published_keys(sess, org.id), prefixes))
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response
 

@@ -14,6 +14,8 @@ from passport.core.errors import InvalidInput
 from passport.core.signing.dataintegrity import sign_credential, verify_credential
 from passport.core.signing.did import (
     DID_CONTEXTS,
+    PREFIX_SERVICE_CONTEXT,
+    PrefixService,
     PublishedKey,
     did_document,
     did_web,
@@ -169,3 +171,38 @@ def test_a_credential_signed_by_a_retired_key_verifies_through_the_document() ->
     )
     verified = verify_credential(signed, resolve_key=lambda m: decode_multikey(by_id[m]))
     assert verified.verification_method == method
+
+
+def test_a_revoked_key_leaves_assertion_method_but_stays_listed() -> None:
+    did = "did:web:dpp.example.nl:orgs:acme"
+    published = keys(3)
+    revoked = PublishedKey(
+        published[0].key_id, published[0].public_key, True, revoked="2025-03-01T12:00:00Z"
+    )
+    document = did_document(did, [revoked, *published[1:]])
+    ids = [m["id"] for m in document["verificationMethod"]]
+    assert len(ids) == 3
+    assert document["verificationMethod"][0]["revoked"] == "2025-03-01T12:00:00Z"
+    assert all("revoked" not in m for m in document["verificationMethod"][1:])
+    # Retired (rotated) keys stay assertion methods; the revoked one does not.
+    assert document["assertionMethod"] == ids[1:]
+
+
+def test_prefixes_are_a_service_with_its_terms_defined() -> None:
+    did = "did:web:dpp.example.nl:orgs:acme"
+    document = did_document(
+        did, keys(1), PrefixService(["8712345"], ["96385074"], "https://dpp.example.nl")
+    )
+    assert document["@context"][: len(DID_CONTEXTS)] == DID_CONTEXTS
+    assert document["@context"][-1] == PREFIX_SERVICE_CONTEXT
+    assert document["service"] == [
+        {
+            "id": f"{did}#gs1-prefixes",
+            "type": "GS1CompanyPrefixes",
+            "serviceEndpoint": "https://dpp.example.nl",
+            "gs1CompanyPrefix": ["8712345"],
+            "gtin8": ["96385074"],
+        }
+    ]
+    assert "service" not in did_document(did, keys(1))
+    assert did_document(did, keys(1))["@context"] == DID_CONTEXTS

@@ -1,4 +1,4 @@
-"""The one Alembic revision builds exactly the tables the code declares, and goes down cleanly."""
+"""The Alembic revisions build exactly the tables the code declares, and go down cleanly."""
 
 from __future__ import annotations
 
@@ -8,16 +8,41 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import Flask
+from flask.testing import FlaskCliRunner
 from sqlalchemy import inspect, text
 from sqlmodel import SQLModel
 
 from passport.store import db
 from passport.store.migrate import alembic_config, upgrade
+from tests.helpers import create_org
 
 
-def test_exactly_one_revision() -> None:
+def test_revisions_form_one_chain() -> None:
     revisions = list(ScriptDirectory.from_config(alembic_config()).walk_revisions())
-    assert [r.down_revision for r in revisions] == [None]
+    assert [(r.revision, r.down_revision) for r in revisions] == [("0002", "0001"), ("0001", None)]
+
+
+def test_0002_marks_keys_revoked_before_the_upgrade(app: Flask, runner: FlaskCliRunner) -> None:
+    """A 0.1.0 database with a revoked key: after 0002 the DID document marks it revoked."""
+    create_org(runner, "maker", "manufacturer")
+    old = runner.invoke(args=["key", "list", "maker"]).stdout.splitlines()[1].split()[0]
+    assert runner.invoke(args=["key", "rotate", "maker"]).exit_code == 0
+    assert runner.invoke(args=["key", "revoke", "maker", old]).exit_code == 0
+    cfg = alembic_config()
+    with app.app_context():
+        with db.engine().begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0001")
+        with db.engine().begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+        with db.engine().connect() as conn:
+            revoked = conn.execute(
+                text("SELECT revoked_at FROM org_key WHERE key_id = :k"), {"k": old}
+            ).scalar()
+    assert revoked is not None
+    listed = runner.invoke(args=["key", "list", "maker"]).stdout
+    assert f"{old}  revoked " in listed
 
 
 def test_migrated_schema_matches_the_tables(app: Flask) -> None:

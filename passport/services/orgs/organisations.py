@@ -1,4 +1,4 @@
-"""Organisations, their roles and their signing keys."""
+"""Organisations, their roles and prefixes, and the key they sign with."""
 
 from __future__ import annotations
 
@@ -16,10 +16,10 @@ from passport.core.log.kinds import EntryKind
 from passport.core.product.access import Caller, Role
 from passport.core.product.credentials import Signer
 from passport.core.product.gs1 import gtin_check_digit
-from passport.core.signing.did import PublishedKey, signing_method
+from passport.core.signing.did import signing_method
 from passport.services.context import ServiceContext
 from passport.services.ledger.log import NewEntry, append, begin_write
-from passport.store.keystore import key_id_for, load_private_key_file, raw_public
+from passport.services.orgs.prefixes import add_prefixes, check_prefixes, prefixes_of
 from passport.store.tables import OrganisationRow, OrgKeyRow, OrgRoleRow, row_id
 
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
@@ -38,6 +38,7 @@ class Organisation:
     province: str | None
     municipality: str | None
     gln: str | None
+    prefixes: tuple[str, ...] = ()  # stored GS1 prefixes (`passport.services.orgs.prefixes`)
 
 
 def _check_new(
@@ -80,10 +81,17 @@ def create_organisation(
     province: str | None = None,
     municipality: str | None = None,
     gln: str | None = None,
+    gcps: Iterable[str] = (),
+    gtin8s: Iterable[str] = (),
     at: datetime,
 ) -> Organisation:
-    """Register an organisation with its roles and a fresh Ed25519 key."""
+    """Register an organisation with its roles, GS1 prefixes and a fresh Ed25519 key.
+
+    A manufacturer issues passports only under its prefixes; it may be created without any
+    and get them later (`add_organisation_prefixes`).
+    """
     chosen = _check_new(slug, name, roles, country, gln)
+    prefixes = check_prefixes(gcps, gtin8s)
     begin_write(sess)
     if sess.exec(select(OrganisationRow).where(OrganisationRow.slug == slug)).first():
         raise Conflict(f"organisation {slug!r} exists", errors={"slug": ["already taken"]})
@@ -105,14 +113,29 @@ def create_organisation(
             f"organisation {slug!r} exists", errors={"slug": ["already taken"]}
         ) from None
     sess.add_all(OrgRoleRow(org_id=row_id(row), role=r.value) for r in sorted(chosen))
+    add_prefixes(sess, row_id(row), prefixes)
     key_id, public = ctx.keys.generate(slug)
     sess.add(OrgKeyRow(org_id=row_id(row), key_id=key_id, public_key=public, created_at=at))
-    _log_key(sess, ctx.base_url, slug, EntryKind.KEY_REGISTERED, key_id, public, at=at)
+    log_key(sess, ctx.base_url, slug, EntryKind.KEY_REGISTERED, key_id, public, at=at)
     sess.commit()
-    return _to_org(row, chosen)
+    return _to_org(row, chosen, prefixes)
 
 
-def _log_key(
+def add_organisation_prefixes(
+    sess: Session, slug: str, *, gcps: Iterable[str] = (), gtin8s: Iterable[str] = ()
+) -> Organisation:
+    """Register more GS1 prefixes (or whole GTIN-8s) for `slug`; return the organisation."""
+    prefixes = check_prefixes(gcps, gtin8s)
+    if not prefixes:
+        raise InvalidInput("no prefix given", errors={"gcp": ["give at least one"]})
+    begin_write(sess)
+    org = get_organisation(sess, slug)
+    add_prefixes(sess, org.id, prefixes)
+    sess.commit()
+    return get_organisation(sess, slug)
+
+
+def log_key(
     sess: Session,
     base_url: str,
     slug: str,
@@ -131,7 +154,9 @@ def _log_key(
     return index
 
 
-def _to_org(row: OrganisationRow, roles: Iterable[Role]) -> Organisation:
+def _to_org(
+    row: OrganisationRow, roles: Iterable[Role], prefixes: Iterable[str] = ()
+) -> Organisation:
     return Organisation(
         id=row_id(row),
         slug=row.slug,
@@ -141,6 +166,7 @@ def _to_org(row: OrganisationRow, roles: Iterable[Role]) -> Organisation:
         province=row.province,
         municipality=row.municipality,
         gln=row.gln,
+        prefixes=tuple(prefixes),
     )
 
 
@@ -150,21 +176,13 @@ def get_organisation(sess: Session, slug: str) -> Organisation:
     if row is None:
         raise NotFound(f"no organisation {slug!r}")
     roles = sess.exec(select(OrgRoleRow.role).where(OrgRoleRow.org_id == row_id(row))).all()
-    return _to_org(row, (Role(r) for r in roles))
+    return _to_org(row, (Role(r) for r in roles), prefixes_of(sess, row_id(row)))
 
 
 def list_organisations(sess: Session) -> list[Organisation]:
     """Return every organisation, by slug."""
     rows = sess.exec(select(OrganisationRow).order_by(col(OrganisationRow.slug))).all()
     return [get_organisation(sess, r.slug) for r in rows]
-
-
-def published_keys(sess: Session, org_id: int) -> list[PublishedKey]:
-    """Return every key of an organisation, oldest first."""
-    rows = sess.exec(
-        select(OrgKeyRow).where(OrgKeyRow.org_id == org_id).order_by(col(OrgKeyRow.id))
-    ).all()
-    return [PublishedKey(r.key_id, r.public_key, r.retired_at is not None) for r in rows]
 
 
 def current_key_id(sess: Session, org_id: int) -> str:
@@ -177,92 +195,6 @@ def current_key_id(sess: Session, org_id: int) -> str:
     if row is None:
         raise NotFound("organisation has no current key")
     return row.key_id
-
-
-def rotate_key(sess: Session, ctx: ServiceContext, slug: str, *, at: datetime) -> str:
-    """Retire the current key of `slug` and make a new one current; return the new key id."""
-    begin_write(sess)
-    org = get_organisation(sess, slug)
-    key_id, public = ctx.keys.generate(slug)
-    return _replace_current(sess, ctx, org, key_id, public, at=at)
-
-
-def import_key(
-    sess: Session,
-    ctx: ServiceContext,
-    slug: str,
-    data: bytes,
-    password: bytes | None,
-    *,
-    at: datetime,
-) -> str:
-    """Make an imported PKCS#8 Ed25519 key current for `slug` (its public key is checked)."""
-    private = load_private_key_file(data, password)
-    begin_write(sess)
-    org = get_organisation(sess, slug)
-    if sess.exec(
-        select(OrgKeyRow).where(OrgKeyRow.key_id == key_id_for(raw_public(private)))
-    ).first():
-        raise Conflict("this key is already registered")
-    key_id, public = ctx.keys.add(slug, private)
-    return _replace_current(sess, ctx, org, key_id, public, at=at)
-
-
-def revoke_key(
-    sess: Session,
-    ctx: ServiceContext,
-    slug: str,
-    key_id: str,
-    *,
-    compromised_since: int | None,
-    at: datetime,
-) -> int:
-    """Log the revocation of a key; with `compromised_since`, entries from there on are invalid."""
-    begin_write(sess)
-    org = get_organisation(sess, slug)
-    row = sess.exec(
-        select(OrgKeyRow).where(OrgKeyRow.org_id == org.id, OrgKeyRow.key_id == key_id)
-    ).first()
-    if row is None:
-        raise NotFound(f"{slug} has no key {key_id}")
-    if row.retired_at is None:
-        row.retired_at = at
-        sess.add(row)
-    index = _log_key(
-        sess,
-        ctx.base_url,
-        slug,
-        EntryKind.KEY_REVOKED,
-        key_id,
-        row.public_key,
-        at=at,
-        compromised_since=compromised_since,
-    )
-    sess.commit()
-    return index
-
-
-def _replace_current(
-    sess: Session,
-    ctx: ServiceContext,
-    org: Organisation,
-    key_id: str,
-    public: bytes,
-    *,
-    at: datetime,
-) -> str:
-    for row in sess.exec(
-        select(OrgKeyRow).where(OrgKeyRow.org_id == org.id, col(OrgKeyRow.retired_at).is_(None))
-    ):
-        row.retired_at = at
-        sess.add(row)
-        _log_key(
-            sess, ctx.base_url, org.slug, EntryKind.KEY_RETIRED, row.key_id, row.public_key, at=at
-        )
-    sess.add(OrgKeyRow(org_id=org.id, key_id=key_id, public_key=public, created_at=at))
-    _log_key(sess, ctx.base_url, org.slug, EntryKind.KEY_REGISTERED, key_id, public, at=at)
-    sess.commit()
-    return key_id
 
 
 def signer_for(sess: Session, ctx: ServiceContext, caller: Caller) -> Signer:

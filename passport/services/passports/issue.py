@@ -15,9 +15,16 @@ from passport.core.errors import Conflict, InvalidInput
 from passport.core.log.kinds import EntryKind
 from passport.core.product.access import Caller, Role, Tier, require_role
 from passport.core.product.credentials import SignedVersion, VersionClaim, sign_version
-from passport.core.product.gs1 import SERIAL_ENTROPY_BYTES, DigitalLink, Granularity, make_link
+from passport.core.product.gs1 import (
+    SERIAL_ENTROPY_BYTES,
+    DigitalLink,
+    Granularity,
+    make_link,
+    normalise_gtin,
+)
 from passport.services.context import ServiceContext
 from passport.services.orgs.organisations import signer_for
+from passport.services.orgs.prefixes import GtinNotOwned, check_ownership, prefixes_of
 from passport.services.passports.history import record_versions
 from passport.services.passports.idempotency import Remember
 from passport.services.passports.views import PassportView, view_of
@@ -103,6 +110,7 @@ def issue_passports(
         raise InvalidInput(
             "too many rows", errors={"rows": [f"at most {ctx.bulk_max_rows} per request"]}
         )
+    _check_ownership(sess, issuer, requests)
     prepared = _prepare_all(sess, ctx, requests, row_errors or {})
     signer = signer_for(sess, ctx, issuer)
     views, signed_versions = [], []
@@ -130,6 +138,28 @@ def issue_passports(
     if progress is not None:
         progress(len(prepared) % 100)
     return views
+
+
+def _check_ownership(
+    sess: Session, issuer: Caller, requests: Sequence[Mapping[str, Any] | None]
+) -> None:
+    """Refuse (403, before any row is validated) every row whose GTIN is not the issuer's.
+
+    Ownership is an authorisation, so it is judged first and answered with one Forbidden
+    problem (`gtin-not-owned`) naming each such row in `errors` (`rows.{n}.gtin`), not as one
+    more 422 row error: a client must not "fix" a foreign GTIN by editing the row. A GTIN
+    that is itself invalid is left to the row's validation (422).
+    """
+    gtins: dict[int, str] = {}
+    for number, request in enumerate(requests, start=1):
+        gtin = None if request is None else request.get("gtin")
+        if not isinstance(gtin, str):
+            continue
+        try:
+            gtins[number] = normalise_gtin(gtin)
+        except InvalidInput:
+            continue
+    check_ownership(issuer.slug, prefixes_of(sess, issuer.org_id), gtins)
 
 
 def _prepare_all(
@@ -218,6 +248,8 @@ def issue_passport(
     """Issue one passport; a used identifier is a Conflict, bad fields an InvalidInput."""
     try:
         return issue_passports(sess, ctx, caller, [request], at=at, remember=remember)[0]
+    except GtinNotOwned as exc:
+        raise GtinNotOwned(exc.slug, exc.prefixes, exc.rows, single=True) from None
     except BulkRejected as exc:
         errors = exc.rows[1]
         if set(errors) == {"id"}:
