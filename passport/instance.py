@@ -75,6 +75,7 @@ def resolve_base_url(app: Flask) -> None:
         return
     given = normalise_base_url(app.config["DPP_BASE_URL"])
     if app.config.get("DPP_BASE_URL_EXPLICIT") and given != stored:
+        db.engine_of(app).dispose()  # the app is not returned: close what it opened
         raise _mismatch(given, stored)
     app.config["DPP_BASE_URL"] = stored
 
