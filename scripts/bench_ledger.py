@@ -182,7 +182,9 @@ def bench_audit(folder: Path, count: int) -> None:
     cores = os.cpu_count() or 1
     with app.app_context(), Session(db.engine(), expire_on_commit=False) as sess:
         ctx = app.extensions["passport.services"]
-        org = create_organisation(sess, ctx, slug="b", name="B", roles=["manufacturer"], at=AT)
+        org = create_organisation(
+            sess, ctx, slug="b", name="B", roles=["manufacturer"], gcps=["8712345"], at=AT
+        )
         caller = Caller(org.id, org.slug, org.roles)
         for i in range(0, count, 1000):
             issue_passports(sess, ctx, caller, [body] * min(1000, count - i), at=AT)

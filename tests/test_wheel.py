@@ -48,7 +48,10 @@ app = create_app(json.loads(sys.argv[1]))
 try:
     runner = app.test_cli_runner()
     made = runner.invoke(
-        args=["org", "create", "wheel-weverij", "--name", "Wheel", "--role", "manufacturer"]
+        args=[
+            "org", "create", "wheel-weverij", "--name", "Wheel", "--role", "manufacturer",
+            "--gcp", "8712345",
+        ]
     )
     assert made.exit_code == 0, made.output
     token = runner.invoke(args=["token", "create", "wheel-weverij"])

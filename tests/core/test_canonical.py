@@ -6,6 +6,7 @@ import base64
 import hashlib
 from enum import Enum, IntEnum, StrEnum
 
+import orjson
 import pytest
 import rfc8785
 from hypothesis import given
@@ -13,7 +14,12 @@ from hypothesis import strategies as st
 
 from passport.core.errors import InvalidInput
 from passport.core.product.credentials import digest_sri
-from passport.core.signing.canonical import canonicalize
+from passport.core.signing.canonical import (
+    canonicalize,
+    fast_path_ok,
+    fast_path_text_ok,
+    sorted_json,
+)
 
 SAFE = 2**53 - 1
 TRICKY_CHARS = "\x00\x01\x08\t\n\x0b\x0c\r\x1f\x7f\x80\u2028\u2029/\\\"'<>&é€\ud800\udfff\U0001f600"
@@ -127,3 +133,39 @@ def test_nesting_deeper_than_orjson_allows_falls_back() -> None:
     for _ in range(300):
         value = [value]
     assert canonicalize(value) == rfc8785.dumps(value)  # type: ignore[arg-type]
+
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**63), max_value=2**63 - 1)  # what orjson writes
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=8),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=6), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@given(JSON_VALUES)
+def test_the_text_check_never_admits_what_the_walk_refuses(value: object) -> None:
+    text = orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+    if fast_path_text_ok(text):
+        assert fast_path_ok(orjson.loads(text))
+        assert sorted_json(orjson.loads(text)) == rfc8785.dumps(orjson.loads(text))
+
+
+@pytest.mark.parametrize(
+    ("text", "ok"),
+    [
+        (b'{"a":1,"b":[2,"x"],"c":null}', True),
+        (b'{"a":1.5}', False),
+        (b'{"a":[1e3]}', False),
+        (b'{"a":9007199254740993}', False),
+        (b'{"caf\xc3\xa9":1}', False),
+        (b'{"a":"ratio:1.5"}', False),  # unsure (a string that looks like a float): walk
+    ],
+)
+def test_the_text_check_known_answers(text: bytes, ok: bool) -> None:
+    assert fast_path_text_ok(text) is ok

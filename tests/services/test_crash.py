@@ -90,7 +90,13 @@ def test_sigkill_while_issuing_loses_nothing_acknowledged(app: Flask) -> None:
     ctx: ServiceContext = app.extensions["passport.services"]
     with app.app_context(), Session(db.engine(), expire_on_commit=False) as sess:
         create_organisation(
-            sess, ctx, slug=ORG, name="Maker", roles=["manufacturer"], at=datetime.now(UTC)
+            sess,
+            ctx,
+            slug=ORG,
+            name="Maker",
+            roles=["manufacturer"],
+            gcps=["8712345"],
+            at=datetime.now(UTC),
         )
     count = TRIALS["sqlite" if app.config["DATABASE_URL"].startswith("sqlite") else "postgresql"]
     rng = random.Random(SEED)

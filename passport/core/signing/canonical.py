@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, cast
 
 import orjson
@@ -45,6 +46,23 @@ def fast_path_ok(value: object) -> bool:
         elif not (kind is str or kind is bool or item is None):
             return False
     return True
+
+
+# In compact JSON a number starts the text or follows ':', ',' or '['. This matches one with a fraction or an
+# exponent (a float) or of 16 digits or more (perhaps beyond 2**53). The same bytes inside a
+# string match too; that only sends the text to the walk.
+_RISKY_NUMBER = re.compile(rb"(?:^|[:,\[])-?[0-9]+[.eE]|(?:^|[:,\[])-?[0-9]{16}")
+
+
+def fast_path_text_ok(raw: bytes) -> bool:
+    """Tell from compact JSON text, without parsing or walking it, that `fast_path_ok` holds
+    for its parse: it is ASCII (so every key is) and has no number that may be a float or
+    unsafe. False means unsure, not unsafe: walk the parse with `fast_path_ok` then.
+
+    Text with whitespace is judged by its bytes alone; it is never JCS, so a caller comparing
+    `sorted_json` of the parse with the text refuses it either way.
+    """
+    return raw.isascii() and _RISKY_NUMBER.search(raw) is None
 
 
 def refuse_floats(value: object, path: str = "$") -> None:

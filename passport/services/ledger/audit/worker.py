@@ -22,7 +22,12 @@ from passport.core.log.keylog import KeyHistory
 from passport.core.log.kinds import KEY_KINDS, EntryKind
 from passport.core.log.merkle import leaf_hash, node_hash
 from passport.core.log.tiles import HEIGHT, width_at
-from passport.core.signing.canonical import canonicalize, fast_path_ok, sorted_json
+from passport.core.signing.canonical import (
+    canonicalize,
+    fast_path_ok,
+    fast_path_text_ok,
+    sorted_json,
+)
 from passport.core.signing.dataintegrity import verify_credential
 from passport.services.ledger.audit.served import (
     Failure,
@@ -137,9 +142,9 @@ def _check_entry(
     body = orjson.loads(raw)
     if type(body) is not dict or body.get("v") != 1 or body.get("kind") != kind:
         raise LedgerInconsistent("version or kind does not match its row")
-    # One walk decides whether orjson's sorted bytes are JCS for the whole entry, and so for
-    # every part of it the signature covers.
-    fast = fast_path_ok(body)
+    # Whether orjson's sorted bytes are JCS for the whole entry, and so for every part of it
+    # the signature covers: told by the bytes when they are ASCII, else by one walk.
+    fast = fast_path_text_ok(raw) or fast_path_ok(body)
     if (sorted_json(body) if fast else canonicalize(body)) != raw:
         raise LedgerInconsistent("not in canonical (JCS) form")
     if kind in KEY_KINDS:
