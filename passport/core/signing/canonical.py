@@ -48,9 +48,9 @@ def fast_path_ok(value: object) -> bool:
     return True
 
 
-# In compact JSON a number starts the text or follows ':', ',' or '['. This matches one with a fraction or an
-# exponent (a float) or of 16 digits or more (perhaps beyond 2**53). The same bytes inside a
-# string match too; that only sends the text to the walk.
+# In compact JSON a number starts the text or follows ':', ',' or '['. This matches one with a
+# fraction or an exponent (a float) or of 16 digits or more (perhaps beyond 2**53). The same
+# bytes inside a string match too; that only sends the text to the walk.
 _RISKY_NUMBER = re.compile(rb"(?:^|[:,\[])-?[0-9]+[.eE]|(?:^|[:,\[])-?[0-9]{16}")
 
 
