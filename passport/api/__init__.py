@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import flask
 from apispec import BasePlugin
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Flask, Response
@@ -13,8 +14,10 @@ from werkzeug.exceptions import HTTPException
 from passport.api import problems
 from passport.api.ledger import audit_blp
 from passport.api.ledger import blp as ledger
+from passport.api.passports import CONVERTERS, EncodedPassportPaths
 from passport.api.passports import blp as passports
 from passport.api.templates import blp as templates_blp
+from passport.core import limits
 from passport.core.errors import PassportError
 
 API_SETTINGS: dict[str, Any] = {
@@ -52,6 +55,31 @@ class ProblemResponses(BasePlugin):
 _PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 
 
+class _StrictJSON:
+    """JSON for request bodies: parsing holds every document to `passport.core.limits`."""
+
+    loads = staticmethod(limits.loads)
+    dumps = staticmethod(flask.json.dumps)
+
+
+class StrictRequest(flask.Request):
+    """A request whose `get_json` (the bulk endpoint's JSON bodies) parses within the limits.
+
+    The flask-smorest arguments parser of the passport endpoints calls `limits.loads` itself;
+    responses, and the app's own JSON, are left alone. (Flask assigns `app.json` to each
+    request's `json_module`; the assignment is ignored.)
+    """
+
+    @property  # type: ignore[override]
+    def json_module(self) -> type[_StrictJSON]:
+        """The JSON a request body is parsed with."""
+        return _StrictJSON
+
+    @json_module.setter
+    def json_module(self, _value: Any) -> None:
+        pass
+
+
 class PassportApi(Api):  # type: ignore[misc]
     """Api whose every error, documented or raised, is an RFC 9457 problem detail."""
 
@@ -66,6 +94,9 @@ def init_app(app: Flask) -> PassportApi:
     """Register the API blueprints on `app`, and one problem-detail shape for every error."""
     for key, value in API_SETTINGS.items():
         app.config.setdefault(key, value)
+    app.request_class = StrictRequest
+    app.url_map.converters.update(CONVERTERS)
+    app.wsgi_app = EncodedPassportPaths(app.wsgi_app)  # type: ignore[method-assign]
     api = PassportApi(
         app,
         spec_kwargs={
@@ -73,6 +104,8 @@ def init_app(app: Flask) -> PassportApi:
             "extra_plugins": [ProblemResponses()],
         },
     )
+    for converter in CONVERTERS.values():
+        api.register_converter(converter, lambda _converter: {"type": "string"})
     app.register_error_handler(PassportError, problems.from_domain)
     app.register_error_handler(Exception, problems.from_unexpected)
     api.register_blueprint(passports)

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote, unquote_to_bytes, urlsplit
 
+import flask
 from flask import Response, current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from marshmallow import missing
+from webargs.flaskparser import FlaskParser, is_json_request
+from werkzeug.exceptions import UnsupportedMediaType
+from werkzeug.routing import BaseConverter
 
 from passport.api.auth import authenticated, optional_caller, required_caller
 from passport.api.bulk import BULK_REQUEST_BODY, read_bulk_rows
-from passport.api.ledger import b64
 from passport.api.schemas import BulkOut, BundleOut, CorrectionIn, PassportIn, PassportOut, WaitArgs
+from passport.core import limits
 from passport.core.product.access import Caller
 from passport.core.signing.canonical import canonicalize
 from passport.services.context import ServiceContext
@@ -24,9 +32,104 @@ from passport.services.passports.idempotency import Idempotency
 from passport.services.passports.views import PassportView
 from passport.store import db
 
+PREFIX = "/api/v1/passports/"
+
+
+class StrictParser(FlaskParser):
+    """Read JSON bodies within the limits of `passport.core.limits`; any other media type is
+    a 415 (no body and no Content-Type at all reads as an empty body)."""
+
+    def _raw_load_json(self, req: flask.Request) -> Any:
+        data = req.get_data(cache=True)
+        if not is_json_request(req):
+            if req.mimetype or data:
+                raise UnsupportedMediaType(
+                    f"send the body as application/json, not {req.mimetype or 'untyped'}"
+                )
+            return missing
+        return limits.loads(data) if data.strip() else missing
+
+
+class PassportIdConverter(BaseConverter):
+    """A passport id in an API path: identifier/value pairs, an even number of segments.
+
+    The path it sees is still percent-encoded (see `EncodedPassportPaths`), so a value holding
+    `/` (sent as %2F) is one segment, and `parse_path` decodes each segment once. An even
+    path never matches a rule that ends in a sub-resource name, so `…/21/bundle` is the
+    passport whose serial is `bundle`, and `…/21/X7QK2M9P/bundle` is its bundle.
+    """
+
+    regex = r"[^/]+/[^/]+(?:/[^/]+/[^/]+)*"
+    part_isolating = False
+    weight = 150
+
+
+class SubResourceConverter(BaseConverter):
+    """An odd number of segments: a passport id and a sub-resource no rule above answers."""
+
+    regex = r"[^/]+(?:/[^/]+/[^/]+)*/?"
+    part_isolating = False
+    weight = 250
+
+
+CONVERTERS: dict[str, type[BaseConverter]] = {
+    "passport_id": PassportIdConverter,
+    "sub_resource": SubResourceConverter,
+}
+
+
+class EncodedPassportPaths:
+    """WSGI middleware: route passport paths on their percent-encoded segments.
+
+    A WSGI server hands the application PATH_INFO already percent-decoded, so `A%2FB` arrives
+    as `A/B` and `PC-%2541` as `PC-%41`: splitting that path on `/` (or decoding it again)
+    names another passport. Servers also pass the request target as sent: gunicorn, the
+    Werkzeug server and test client as RAW_URI, mod_wsgi and uWSGI as REQUEST_URI (the WSGI
+    standard has neither). For a path under /api/v1/passports/, this middleware puts the
+    encoded form of its tail back into PATH_INFO, so that routing splits on real separators
+    and `parse_path` decodes each segment exactly once:
+
+    - when the raw target decodes to exactly SCRIPT_NAME + PATH_INFO, its tail as sent;
+    - otherwise (no raw target, or a proxy or server that rewrote the path), the decoded tail
+      with each segment percent-encoded again: decoded once still, though a value's `/` can
+      then not be told from a separator.
+    """
+
+    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        """Re-encode the tail of a passport path, then call the app."""
+        path = environ.get("PATH_INFO", "")
+        if path.startswith(PREFIX):
+            environ["PATH_INFO"] = PREFIX + _encoded_tail(environ, path[len(PREFIX) :])
+        return self.app(environ, start_response)
+
+
+def _encoded_tail(environ: dict[str, Any], tail: str) -> str:
+    """Return the tail after PREFIX as sent, or re-encoded (`tail` is WSGI-decoded)."""
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI") or ""
+    head = environ.get("SCRIPT_NAME", "") + PREFIX
+    try:
+        parts = urlsplit(raw).path.split("/")
+        count = head.count("/")
+        raw_head, raw_tail = "/".join(parts[:count]) + "/", "/".join(parts[count:])
+        if raw and _decoded(raw_head) == head and _decoded(raw_tail) == tail:
+            return raw_tail
+        return "/".join(quote(s.encode("latin-1"), safe="!$&'()*+,;=:@") for s in tail.split("/"))
+    except (UnicodeError, ValueError):
+        return tail
+
+
+def _decoded(raw: str) -> str:
+    """Percent-decode a raw path as WSGI servers do (bytes, as latin-1 text)."""
+    return unquote_to_bytes(raw.encode("latin-1")).decode("latin-1")
+
+
 blp = Blueprint(
     "passports", __name__, url_prefix="/api/v1", description="Digital product passports"
 )
+blp.ARGUMENTS_PARSER = StrictParser()
 BEARER: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 IDEMPOTENCY = {
     "parameters": [
@@ -76,18 +179,9 @@ def _many(views: list[PassportView]) -> dict[str, Any]:
     return out
 
 
-def _answer(written: writes.Written) -> dict[str, Any]:
-    if written.inclusion is None:
-        return written.body
-    proof = written.inclusion.proof
-    covered = {
-        "checkpoint": written.inclusion.checkpoint.decode(),
-        "index": proof.index,
-        "tree_size": proof.tree_size,
-        "leaf_hash": b64(proof.leaf_hash),
-        "hashes": [b64(h) for h in proof.hashes],
-    }
-    return {**written.body, "inclusion": covered}
+def _answer(written: writes.Written) -> Response:
+    """Answer with the write's exact JSON text: a retry is answered with the same bytes."""
+    return Response(written.text, status=201, mimetype="application/json")
 
 
 @blp.route("/passports")
@@ -99,7 +193,7 @@ class Passports(MethodView):
     @blp.arguments(WaitArgs, location="query")
     @blp.arguments(PassportIn)
     @blp.response(201, PassportOut)
-    def post(self, args: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    def post(self, args: dict[str, Any], data: dict[str, Any]) -> Response:
         """Issue a passport and return its signed credentials (manufacturers)."""
         wait = args.get("wait") == "checkpoint"
         return _answer(writes.issue_one(_write(required_caller()), data, wait=wait, response=_one))
@@ -112,15 +206,15 @@ class BulkPassports(MethodView):
     @authenticated
     @blp.doc(security=BEARER, requestBody=BULK_REQUEST_BODY, **IDEMPOTENCY)
     @blp.response(201, BulkOut)
-    def post(self) -> dict[str, Any]:
+    def post(self) -> Response:
         """Issue up to 10,000 passports from a JSON array or CSV, all or nothing."""
         caller = required_caller()
         request.get_data()  # keep the raw body: the Idempotency-Key's digest covers it
         rows = read_bulk_rows(request, ctx())
-        return writes.issue_many(_write(caller), rows, response=_many).body
+        return _answer(writes.issue_many(_write(caller), rows, response=_many))
 
 
-@blp.route("/passports/<path:passport_id>")
+@blp.route("/passports/<passport_id:passport_id>")
 class PassportById(MethodView):
     """Read a passport."""
 
@@ -130,7 +224,7 @@ class PassportById(MethodView):
         return passports.get_passport(db.session(), ctx(), optional_caller(), passport_id)
 
 
-@blp.route("/passports/<path:passport_id>/bundle")
+@blp.route("/passports/<passport_id:passport_id>/bundle")
 class PassportBundle(MethodView):
     """The offline bundle of a passport."""
 
@@ -144,7 +238,7 @@ class PassportBundle(MethodView):
         return Response(canonicalize(bundle), mimetype="application/json")
 
 
-@blp.route("/passports/<path:passport_id>/versions")
+@blp.route("/passports/<passport_id:passport_id>/versions")
 class PassportVersions(MethodView):
     """Correct a passport."""
 
@@ -153,9 +247,40 @@ class PassportVersions(MethodView):
     @blp.arguments(WaitArgs, location="query")
     @blp.arguments(CorrectionIn)
     @blp.response(201, PassportOut)
-    def post(self, args: dict[str, Any], data: dict[str, Any], passport_id: str) -> dict[str, Any]:
+    def post(self, args: dict[str, Any], data: dict[str, Any], passport_id: str) -> Response:
         """Issue a new version superseding the current one (the issuing manufacturer only)."""
         wait = args.get("wait") == "checkpoint"
         write = _write(required_caller())
         written = writes.correct(write, passport_id, data["product"], wait=wait, response=_one)
         return _answer(written)
+
+
+def _no_sub_resource(path: str) -> PassportView:
+    """Answer a path no rule above serves: a trailing slash, or an unknown sub-resource."""
+    return passports.get_passport(db.session(), ctx(), optional_caller(), path)
+
+
+def _unknown_sub_resource(path: str) -> Response:
+    """An odd path: NotFound names the passport and the sub-resource it has not."""
+    passports.load_passport(db.session(), path)
+    raise AssertionError("an odd path names no passport")
+
+
+# Not in the OpenAPI document: `{id}/` reads the passport, and an odd path names what is
+# wrong with it (GET …/versions, GET …/nonsense).
+flask.Blueprint.add_url_rule(
+    blp,
+    "/passports/<passport_id:path>/",
+    "passport-slash",
+    lambda path: Response(
+        json.dumps(PassportOut().dump(_no_sub_resource(path))), mimetype="application/json"
+    ),
+    methods=["GET"],
+)
+flask.Blueprint.add_url_rule(
+    blp,
+    "/passports/<sub_resource:path>",
+    "passport-sub-resource",
+    _unknown_sub_resource,
+    methods=["GET", "POST"],
+)

@@ -11,13 +11,20 @@ from flask import Response, current_app, json
 from werkzeug.exceptions import HTTPException
 
 from passport.core import errors as domain
+from passport.core.limits import LimitExceeded
 from passport.services.passports.issue import BulkRejected
 
 MEDIA_TYPE = "application/problem+json"
 log = logging.getLogger(__name__)
 
+# Every problem document is bounded, whatever its producer echoes: a quoted value keeps its
+# first QUOTED characters, then "…"; a message or detail at most MESSAGE characters; a field
+# path at most FIELD; at most FIELDS paths per `errors` and MESSAGES messages per path.
+QUOTED, MESSAGE, FIELD, FIELDS, MESSAGES = 40, 400, 100, 100, 20
+
 # One place maps domain errors to statuses; anything not listed is a 400.
 STATUS = {
+    LimitExceeded: 422,
     domain.InvalidInput: 422,
     domain.NotFound: 404,
     domain.Unauthenticated: 401,
@@ -69,11 +76,58 @@ def problem(
         "detail": detail,
     }
     if errors:
-        body["errors"] = dict(errors)
-    body.update(extra or {})
+        body["errors"] = bounded_errors(errors)
+    for key, value in (extra or {}).items():
+        body[key] = _bounded_rows(value) if key == "rows" else value
+    body["detail"] = bounded(detail)
     response = Response(json.dumps(body), status=status, mimetype=MEDIA_TYPE)
     response.headers.update(headers or {})
     return response
+
+
+def bounded(text: str) -> str:
+    """Return `text` with every long quoted value cut to its first characters, and capped.
+
+    Quotes are paired left to right ('…' or "…", as repr and the validators write them).
+    """
+    text, out, at, search = str(text), [], 0, 0
+    for _ in range(MESSAGE):  # each round keeps at least one character
+        found = [i for i in (text.find("'", search), text.find('"', search)) if i >= 0]
+        if not found:
+            break
+        start = min(found)
+        end = text.find(text[start], start + 1)
+        inner = text[start + 1 : end if end >= 0 else len(text)]
+        out += [text[at : start + 1], inner if len(inner) <= QUOTED else inner[:QUOTED] + "…"]
+        if end < 0:  # a value cut before its closing quote
+            at = len(text)
+            break
+        at, search = end, end + 1
+    out.append(text[at : at + MESSAGE])
+    cut = "".join(out)
+    return cut if len(cut) <= MESSAGE else cut[: MESSAGE - 1] + "…"
+
+
+def bounded_errors(errors: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Return `errors` (field path → messages) with paths, messages and their number bounded."""
+    out: dict[str, list[str]] = {}
+    items = list(errors.items())
+    for path, messages in items[:FIELDS]:
+        key = str(path) if len(str(path)) <= FIELD else str(path)[: FIELD - 1] + "…"
+        listed = messages if isinstance(messages, list | tuple) else [messages]
+        kept = out.setdefault(key, [])
+        kept += [bounded(m) for m in listed[: MESSAGES - len(kept)]]
+        if len(listed) > MESSAGES:
+            kept[-1:] = [f"… and {len(listed) - MESSAGES + 1} more messages"]
+    if len(items) > FIELDS:
+        out["…"] = [f"{len(items) - FIELDS} more fields have errors"]
+    return out
+
+
+def _bounded_rows(rows: Any) -> Any:
+    if not isinstance(rows, list):
+        return rows
+    return [{**row, "errors": bounded_errors(row.get("errors") or {})} for row in rows]
 
 
 def from_domain(error: domain.PassportError) -> Response:
@@ -130,7 +184,9 @@ def from_http(error: HTTPException) -> Response:
         )
     code = (error.name or "error").lower().replace(" ", "-")
     detail = data.get("message") or error.description or error.name
-    return problem(status, code, error.name, str(detail), errors=errors)
+    # Keep what the exception says in its headers: Allow on a 405, WWW-Authenticate, …
+    headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
+    return problem(status, code, error.name, str(detail), errors=errors, headers=headers)
 
 
 def from_unexpected(error: Exception) -> Response:

@@ -13,6 +13,7 @@ from flask.cli import with_appcontext
 from sqlmodel import Session
 
 from passport.api.bulk import load_envelope
+from passport.core import limits
 from passport.core.errors import PassportError
 from passport.core.product.access import Caller
 from passport.services.context import ServiceContext
@@ -27,7 +28,9 @@ def _read_rows(file: Path, ctx: ServiceContext) -> BulkRows:
     if file.suffix.lower() == ".csv":
         return csv_rows(text, ctx, load_envelope)
     try:
-        body = json.loads(text)
+        body = limits.loads(text)  # the API's limits: depth and integer size
+    except limits.LimitExceeded as exc:
+        raise click.ClickException(f"{file}: {exc.detail} (at {', '.join(exc.errors)})") from None
     except json.JSONDecodeError as exc:
         raise click.ClickException(f"{file} is not valid JSON: {exc}") from None
     rows = BulkRows()

@@ -151,8 +151,13 @@ def make_link(
 
 
 def parse_path(path: str) -> DigitalLink:
-    """Parse `01/{gtin}[/22/{cpv}][/10/{lot}][/21/{serial}]`, qualifiers strictly in order."""
-    segments = path.strip("/").split("/")
+    """Parse `01/{gtin}[/22/{cpv}][/10/{lot}][/21/{serial}]`, qualifiers strictly in order.
+
+    `path` is percent-encoded, as `DigitalLink.path` writes it: it is split on `/` first, then
+    each segment is percent-decoded exactly once (UTF-8), so `A%2FB` is the value `A/B` and
+    `PC-%2541` the value `PC-%41`.
+    """
+    segments = [_unescape(s) for s in path.strip("/").split("/")]
     if len(segments) < 2 or len(segments) % 2 or segments[0] != "01":
         raise InvalidInput("not a GS1 Digital Link path", errors={"id": ["expected 01/{gtin}/…"]})
     gtin = normalise_gtin(segments[1], field="id")
@@ -169,7 +174,17 @@ def parse_path(path: str) -> DigitalLink:
                 errors={"id": ["qualifiers follow 01 in the order 22, 10, 21, at most once each"]},
             )
         position = order.index(ai) + 1
-        values[ai] = check_qualifier(unquote(raw, errors="replace"), field="id")
+        values[ai] = check_qualifier(raw, field="id")
     return DigitalLink(
         gtin=gtin, variant=values.get("22"), lot=values.get("10"), serial=values.get("21")
     )
+
+
+def _unescape(segment: str) -> str:
+    """Percent-decode one path segment; bytes that are not UTF-8 are no identifier."""
+    try:
+        return unquote(segment, errors="strict")
+    except UnicodeDecodeError:
+        raise InvalidInput(
+            "not a GS1 Digital Link path", errors={"id": ["segments are UTF-8"]}
+        ) from None

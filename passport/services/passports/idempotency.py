@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session
+from sqlalchemy import update
+from sqlmodel import Session, col
 
 from passport.core.errors import Conflict, InvalidInput
 from passport.services.passports.views import PassportView
@@ -37,8 +38,13 @@ class Idempotency:
         return cls(org_id, key, digest)
 
 
-def replay(sess: Session, idem: Idempotency) -> dict[str, Any] | None:
-    """Return the stored response of an earlier identical request, if there was one."""
+def encode(body: dict[str, Any]) -> str:
+    """Return the JSON text a write answers with, and keeps for its retries."""
+    return json.dumps(body, ensure_ascii=True, separators=(",", ":"))
+
+
+def replay(sess: Session, idem: Idempotency) -> str | None:
+    """Return the kept response text of an earlier identical request, if there was one."""
     row = sess.get(IdempotencyRow, (idem.org_id, idem.key))
     if row is None:
         return None
@@ -47,8 +53,29 @@ def replay(sess: Session, idem: Idempotency) -> dict[str, Any] | None:
             "this Idempotency-Key was used for a different request",
             errors={"Idempotency-Key": ["already used for another request"]},
         )
-    stored: dict[str, Any] = json.loads(row.response)
+    stored: str = row.response
     return stored
+
+
+def keep(sess: Session, idem: Idempotency, kept: str, text: str) -> str:
+    """Replace the kept response `kept` with the whole answer `text` (`inclusion` added).
+
+    Only the first to complete it wins (a concurrent retry may race the first request); return
+    the text kept in the end, which is what this request answers with. Committed.
+    """
+    sess.execute(
+        update(IdempotencyRow)
+        .where(
+            col(IdempotencyRow.org_id) == idem.org_id,
+            col(IdempotencyRow.key) == idem.key,
+            col(IdempotencyRow.response) == kept,
+        )
+        .values(response=text)
+    )
+    sess.commit()
+    stored = replay(sess, idem)
+    sess.commit()
+    return text if stored is None else stored
 
 
 def remembering(
@@ -62,7 +89,7 @@ def remembering(
                 org_id=idem.org_id,
                 key=idem.key,
                 request_digest=idem.digest,
-                response=json.dumps(response(views)),
+                response=encode(response(views)),
                 created_at=at,
             )
         )

@@ -1,11 +1,17 @@
 """The write use cases as the API runs them: once per Idempotency-Key, then checkpointed.
 
 Each function owns its transaction (the issuing services commit through the sequencer); the
-caller passes `response`, the body a first answer has, which is what a retry gets back.
+caller passes `response`, the body a first answer has. A write answers with `Written.text`,
+the exact JSON text sent; with an Idempotency-Key that text is kept, and a retry gets it back
+byte for byte. A write that waits for a checkpoint keeps its body in the write's transaction
+and, once the checkpoint is there, the whole answer with `inclusion`; should the process stop
+in between, the first retry completes it (the first answer was never sent).
 """
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,26 +26,24 @@ from passport.services.ledger import proofs
 from passport.services.ledger.publisher import Publisher
 from passport.services.passports import issue, read
 from passport.services.passports.bulk import BulkRows
-from passport.services.passports.idempotency import Idempotency, Remember, remembering, replay
+from passport.services.passports.idempotency import (
+    Idempotency,
+    Remember,
+    encode,
+    keep,
+    remembering,
+    replay,
+)
 from passport.services.passports.views import PassportView
 
 Response = Callable[[list[PassportView]], dict[str, Any]]
 
 
 @dataclass(frozen=True, slots=True)
-class Inclusion:
-    """A checkpoint covering a fresh entry, and the entry's inclusion proof in its tree."""
-
-    checkpoint: bytes
-    proof: proofs.InclusionProof
-
-
-@dataclass(frozen=True, slots=True)
 class Written:
-    """A write's answer: its body (first or replayed) and, when waited for, its inclusion."""
+    """A write's answer: the exact JSON text sent first, and again to every retry."""
 
-    body: dict[str, Any]
-    inclusion: Inclusion | None = None
+    text: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +67,7 @@ def issue_one(write: Write, data: dict[str, Any], *, wait: bool, response: Respo
         )
         return _logged(write, view, wait=wait, response=response)
 
-    return _once(write, run, response)
+    return _once(write, run, response, wait=wait)
 
 
 def issue_many(write: Write, rows: BulkRows, *, response: Response) -> Written:
@@ -80,9 +84,9 @@ def issue_many(write: Write, rows: BulkRows, *, response: Response) -> Written:
             remember=remember,
         )
         write.publisher.after_write()
-        return Written(response(views))
+        return Written(encode(response(views)))
 
-    return _once(write, run, response)
+    return _once(write, run, response, wait=False)
 
 
 def correct(
@@ -102,33 +106,66 @@ def correct(
         )
         return _logged(write, view, wait=wait, response=response)
 
-    return _once(write, run, response)
+    return _once(write, run, response, wait=wait)
 
 
-def _once(write: Write, run: Callable[[Remember | None], Written], response: Response) -> Written:
-    """Run a write once per Idempotency-Key; a retry gets the stored response."""
+def _once(
+    write: Write, run: Callable[[Remember | None], Written], response: Response, *, wait: bool
+) -> Written:
+    """Run a write once per Idempotency-Key; a retry gets the kept response."""
     idem = write.idempotency
     if idem is None:
         return run(None)
     stored = replay(write.sess, idem)
     write.sess.commit()  # end the reading transaction: the write takes the log's lock anew
-    if stored is not None:
-        return Written(stored)
-    try:
-        return run(remembering(idem, response, write.at))
-    except Conflict:
-        stored = replay(write.sess, idem)  # a concurrent retry won the race: answer as it did
-        if stored is None:
-            raise
-        return Written(stored)
+    if stored is None:
+        try:
+            return run(remembering(idem, response, write.at))
+        except Conflict:
+            stored = replay(write.sess, idem)  # a concurrent retry won the race: answer as it
+            if stored is None:
+                raise
+    body = json.loads(stored)
+    if wait and "inclusion" not in body:  # the first answer was never sent: complete it
+        return _logged(write, None, wait=True, response=response, body=body, kept=stored)
+    return Written(stored)
 
 
-def _logged(write: Write, view: PassportView, *, wait: bool, response: Response) -> Written:
+def _logged(
+    write: Write,
+    view: PassportView | None,
+    *,
+    wait: bool,
+    response: Response,
+    body: dict[str, Any] | None = None,
+    kept: str | None = None,
+) -> Written:
     """Publish a checkpoint when due; with `wait`, one covering the entry and its proof."""
-    body = response([view])
-    if not wait or view.ledger_index is None:
+    if body is None:
+        body = response([view] if view is not None else [])
+    kept = encode(body) if kept is None else kept
+    index = body.get("ledger_index")
+    if not wait or type(index) is not int:
         write.publisher.after_write()
-        return Written(body)
-    published = write.publisher.covering(view.ledger_index)
-    proof = proofs.inclusion(write.sess, view.ledger_index, published.size)
-    return Written(body, Inclusion(published.note, proof))
+        return Written(encode(body))
+    published = write.publisher.covering(index)
+    proof = proofs.inclusion(write.sess, index, published.size)
+    text = encode({**body, "inclusion": _inclusion(published.note, proof)})
+    if write.idempotency is not None:
+        text = keep(write.sess, write.idempotency, kept, text)
+    return Written(text)
+
+
+def _inclusion(checkpoint: bytes, proof: proofs.InclusionProof) -> dict[str, Any]:
+    """The `inclusion` member: the checkpoint covering the entry and the entry's proof."""
+    return {
+        "checkpoint": checkpoint.decode(),
+        "index": proof.index,
+        "tree_size": proof.tree_size,
+        "leaf_hash": _b64(proof.leaf_hash),
+        "hashes": [_b64(h) for h in proof.hashes],
+    }
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
