@@ -20,6 +20,7 @@ from passport.core.signing.did import signing_method
 from passport.services.context import ServiceContext
 from passport.services.ledger.log import NewEntry, append, begin_write
 from passport.services.orgs.prefixes import add_prefixes, check_prefixes, prefixes_of
+from passport.store.sql import driver_query
 from passport.store.tables import OrganisationRow, OrgKeyRow, OrgRoleRow, row_id
 
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
@@ -185,16 +186,17 @@ def list_organisations(sess: Session) -> list[Organisation]:
     return [get_organisation(sess, r.slug) for r in rows]
 
 
+_CURRENT_KEY = (
+    "SELECT key_id FROM org_key WHERE org_id = ? AND retired_at IS NULL ORDER BY id DESC LIMIT 1"
+)
+
+
 def current_key_id(sess: Session, org_id: int) -> str:
     """Return the id of the organisation's current (unretired) key."""
-    row = sess.exec(
-        select(OrgKeyRow)
-        .where(OrgKeyRow.org_id == org_id, col(OrgKeyRow.retired_at).is_(None))
-        .order_by(col(OrgKeyRow.id).desc())
-    ).first()
-    if row is None:
+    rows = driver_query(sess.connection(), _CURRENT_KEY, (org_id,))  # on every issuance
+    if not rows:
         raise NotFound("organisation has no current key")
-    return row.key_id
+    return str(rows[0][0])
 
 
 def signer_for(sess: Session, ctx: ServiceContext, caller: Caller) -> Signer:

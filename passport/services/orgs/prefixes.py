@@ -24,10 +24,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from passport.core.errors import Forbidden, InvalidInput
 from passport.core.product.gs1 import gtin_check_digit
+from passport.store.sql import driver_query
 from passport.store.tables import OrgPrefixRow
 
 GTIN8_SPACE = "00000"
@@ -76,15 +77,13 @@ def owns(prefixes: Iterable[str], gtin14: str) -> bool:
     return any(gtin13.startswith(prefix) for prefix in prefixes)
 
 
+_PREFIXES = "SELECT prefix FROM org_prefix WHERE org_id = ? ORDER BY prefix"
+
+
 def prefixes_of(sess: Session, org_id: int) -> list[str]:
     """Return the stored prefixes of an organisation, sorted."""
-    return list(
-        sess.exec(
-            select(OrgPrefixRow.prefix)
-            .where(OrgPrefixRow.org_id == org_id)
-            .order_by(col(OrgPrefixRow.prefix))
-        ).all()
-    )
+    rows = driver_query(sess.connection(), _PREFIXES, (org_id,))  # on every issuance
+    return [str(prefix) for (prefix,) in rows]
 
 
 def add_prefixes(sess: Session, org_id: int, prefixes: Iterable[str]) -> None:

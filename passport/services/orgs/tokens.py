@@ -10,9 +10,10 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from passport.core.errors import NotFound, Unauthenticated
-from passport.core.product.access import Caller
-from passport.services.orgs.organisations import Organisation, get_organisation
-from passport.store.tables import ApiTokenRow, OrganisationRow
+from passport.core.product.access import Caller, Role
+from passport.services.orgs.organisations import get_organisation
+from passport.store.sql import driver_query
+from passport.store.tables import ApiTokenRow
 
 TOKEN_PREFIX = "dpp_"
 
@@ -62,14 +63,21 @@ def revoke_token(sess: Session, slug: str, token_id: int, *, at: datetime) -> No
         sess.commit()
 
 
+# Every request that writes starts here: one statement, straight to the driver (the ORM's
+# three queries were a quarter of a single issuance's time). A row per role.
+_CALLER = (
+    "SELECT o.id, o.slug, r.role FROM api_token t JOIN organisation o ON o.id = t.org_id"
+    " LEFT JOIN org_role r ON r.org_id = o.id WHERE t.token_hash = ? AND t.revoked_at IS NULL"
+)
+
+
 def authenticate(sess: Session, token: str) -> Caller:
-    """Return the caller a bearer token belongs to, or raise Unauthenticated."""
-    row = sess.exec(
-        select(ApiTokenRow, OrganisationRow)
-        .join(OrganisationRow, col(OrganisationRow.id) == col(ApiTokenRow.org_id))
-        .where(ApiTokenRow.token_hash == _digest(token), col(ApiTokenRow.revoked_at).is_(None))
-    ).first()
-    if row is None:
+    """Return the caller a bearer token belongs to, or raise Unauthenticated.
+
+    Read from the database at every request, so a revoked token never works again.
+    """
+    rows = driver_query(sess.connection(), _CALLER, (_digest(token),))
+    if not rows:
         raise Unauthenticated("the bearer token is unknown or revoked")
-    org: Organisation = get_organisation(sess, row[1].slug)
-    return Caller(org_id=org.id, slug=org.slug, roles=org.roles)
+    roles = frozenset(Role(role) for _id, _slug, role in rows if role is not None)
+    return Caller(org_id=int(rows[0][0]), slug=str(rows[0][1]), roles=roles)

@@ -28,6 +28,7 @@ from passport.services.orgs.prefixes import GtinNotOwned, check_ownership, prefi
 from passport.services.passports.history import record_versions
 from passport.services.passports.idempotency import Remember
 from passport.services.passports.views import PassportView, view_of
+from passport.store.sql import driver_query
 from passport.store.tables import PassportRow, table_of
 
 Progress = Callable[[int], None]
@@ -65,8 +66,15 @@ def _prepare(ctx: ServiceContext, request: Mapping[str, Any]) -> _Prepared:
     return _Prepared(link=link, category=category, tiers=ctx.rules.split_tiers(category, product))
 
 
+_TAKEN_ONE = "SELECT 1 FROM passport WHERE id = ? OR (gtin = ? AND serial = ?) LIMIT 1"
+
+
 def _taken(sess: Session, links: Sequence[DigitalLink]) -> set[str]:
     """Return the paths among `links` whose id or GTIN+serial is already used."""
+    if len(links) == 1:  # a single issuance: one statement through the driver, not two ORM ones
+        [link] = links
+        found = driver_query(sess.connection(), _TAKEN_ONE, (link.path, link.gtin, link.serial))
+        return {link.path} if found else set()
     taken: set[str] = set()
     for start in range(0, len(links), 500):
         chunk = links[start : start + 500]
