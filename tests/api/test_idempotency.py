@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 
 from tests.api.test_protocol import manufacturer
-from tests.helpers import bearer, example
+from tests.helpers import bearer, example, sql, value
 
 
 @pytest.fixture
@@ -109,11 +111,6 @@ def test_replays_are_byte_for_byte_without_waiting(client: FlaskClient, maker: s
         assert again.get_data() == first.get_data()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="passport/services/ledger/audit/responses.py compares a kept response's members "
-    "with the log and does not yet expect the `inclusion` member of a ?wait=checkpoint write",
-)
 def test_the_audit_accepts_kept_waited_responses(
     client: FlaskClient, runner: Any, maker: str
 ) -> None:
@@ -124,3 +121,32 @@ def test_the_audit_accepts_kept_waited_responses(
     assert first.status_code == 201
     result = runner.invoke(args=["audit"])
     assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("member", ["index", "leaf_hash", "hashes", "checkpoint"])
+def test_the_audit_names_a_kept_inclusion_that_does_not_prove_its_entry(
+    app: Flask, client: FlaskClient, runner: Any, maker: str, member: str
+) -> None:
+    for _ in range(3):  # a tree of more than one entry, so a proof has hashes to change
+        client.post("/api/v1/passports", json=example("textile"), headers=bearer(maker))
+    headers = {**bearer(maker), "Idempotency-Key": "tampered"}
+    first = client.post(
+        "/api/v1/passports?wait=checkpoint", json=example("textile"), headers=headers
+    )
+    assert first.status_code == 201, first.get_json()
+    kept = json.loads(value(app, "SELECT response FROM idempotency WHERE key = 'tampered'"))
+    inclusion = kept["inclusion"]
+    if member == "index":
+        inclusion["index"] -= 1
+    elif member == "leaf_hash":
+        inclusion["leaf_hash"] = inclusion["hashes"][0]
+    elif member == "hashes":
+        inclusion["hashes"][0] = inclusion["leaf_hash"]
+    else:
+        inclusion["checkpoint"] = inclusion["checkpoint"].replace("\n\n", "\n\n— x ", 1)
+    assert inclusion != json.loads(first.get_data())["inclusion"]
+    sql(app, "UPDATE idempotency SET response = :r WHERE key = 'tampered'", r=json.dumps(kept))
+    result = runner.invoke(args=["audit"])
+    assert result.exit_code == 1
+    assert f"entry {first.get_json()['ledger_index']}:" in result.output
+    assert "inclusion proof" in result.output

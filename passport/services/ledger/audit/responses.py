@@ -8,15 +8,19 @@ the history holds for that version.
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
 from sqlalchemy import bindparam, text
 from sqlmodel import Session
 
-from passport.core.errors import InvalidInput
+from passport.core.errors import InvalidInput, LedgerInconsistent, PassportError
+from passport.core.log.merkle import verify_inclusion
+from passport.core.log.note import open_checkpoint
 from passport.core.product.gs1 import parse_path
 from passport.services.ledger.audit.tree import AuditFailed
+from passport.services.ledger.logkey import LogKey
 
 PAGE = 500  # kept responses read per query, and passports looked up per query
 _RESPONSES = text(
@@ -25,7 +29,7 @@ _RESPONSES = text(
 )
 _VERSIONS = text(
     "SELECT h.passport_id, h.version, h.ledger_index, h.sequence, h.credential, p.category,"
-    " p.granularity FROM history_entry h JOIN passport p ON p.id = h.passport_id"
+    " p.granularity, h.entry_hash FROM history_entry h JOIN passport p ON p.id = h.passport_id"
     " WHERE h.passport_id IN :ids AND h.version IS NOT NULL"
 ).bindparams(bindparam("ids", expanding=True))
 _RESTRICTED = text(
@@ -37,7 +41,7 @@ _RESTRICTED = text(
 Named = tuple[str, dict[str, Any]]  # (whose response, one passport it names)
 
 
-def check_kept_responses(sess: Session, base_url: str) -> int:
+def check_kept_responses(sess: Session, base_url: str, log_key: LogKey) -> int:
     """Raise AuditFailed naming the entry a kept response misstates; return how many there are."""
     count, org, key = 0, -1, ""
     named: list[Named] = []
@@ -49,7 +53,7 @@ def check_kept_responses(sess: Session, base_url: str) -> int:
         count += len(page)
         if len(named) >= PAGE or (named and len(page) < PAGE):
             for at in range(0, len(named), PAGE):  # a bulk write's names up to 10,000
-                _check(sess, named[at : at + PAGE], base_url)
+                _check(sess, named[at : at + PAGE], base_url, log_key)
             named = []
         if len(page) < PAGE:
             return count
@@ -67,7 +71,7 @@ def _passports(who: str, response: str) -> list[Named]:
     raise AuditFailed(f"{who} is not a response this service writes")
 
 
-def _check(sess: Session, named: list[Named], base_url: str) -> None:
+def _check(sess: Session, named: list[Named], base_url: str, key: LogKey) -> None:
     """Compare each named passport version with the history, looked up by id and version."""
     ids = sorted({item["id"] for _who, item in named})
     versions = {(row[0], row[1]): row for row in sess.execute(_VERSIONS, {"ids": ids})}
@@ -85,7 +89,9 @@ def _check(sess: Session, named: list[Named], base_url: str) -> None:
                 " not logged",
                 index,
             )
-        _id, version, index, sequence, credential, category, granularity = versions[version_id]
+        _id, version, index, sequence, credential, category, granularity, leaf = versions[
+            version_id
+        ]
         try:
             uri = parse_path(item["id"]).uri(base_url)
         except InvalidInput as exc:
@@ -105,6 +111,9 @@ def _check(sess: Session, named: list[Named], base_url: str) -> None:
                 "credential": json.loads(credential),
                 "restricted": restricted.get(version_id, {}),
             }
+        if "inclusion" in item and "credential" in item:  # a ?wait=checkpoint write's answer
+            _check_inclusion(item["inclusion"], index, bytes.fromhex(leaf), key, who)
+            expected["inclusion"] = item["inclusion"]
         if item != expected:
             wrong = sorted(
                 k for k in expected.keys() | item.keys() if item.get(k) != expected.get(k)
@@ -112,3 +121,27 @@ def _check(sess: Session, named: list[Named], base_url: str) -> None:
             raise AuditFailed(
                 f"entry {index}: {who} differs from the log ({', '.join(wrong)})", index
             )
+
+
+def _check_inclusion(inclusion: object, index: int, leaf: bytes, key: LogKey, who: str) -> None:
+    """A kept `inclusion` proves the very entry in a checkpoint the log key signed."""
+    try:
+        if not isinstance(inclusion, dict) or inclusion["index"] != index:
+            raise LedgerInconsistent("it names another entry")
+        checkpoint = open_checkpoint(
+            inclusion["checkpoint"].encode(), name=key.name, public_key=key.public_key
+        )
+        if inclusion["tree_size"] != checkpoint.size:
+            raise LedgerInconsistent("its tree size is not its checkpoint's")
+        if base64.b64decode(inclusion["leaf_hash"], validate=True) != leaf:
+            raise LedgerInconsistent("its leaf hash is not the entry's")
+        verify_inclusion(
+            index=index,
+            size=checkpoint.size,
+            leaf_hash=leaf,
+            proof=[base64.b64decode(h, validate=True) for h in inclusion["hashes"]],
+            root=checkpoint.root_hash,
+        )
+    except (PassportError, KeyError, TypeError, AttributeError, ValueError) as exc:
+        detail = exc.detail if isinstance(exc, PassportError) else repr(exc)
+        raise AuditFailed(f"entry {index}: {who}: its inclusion proof: {detail}", index) from exc

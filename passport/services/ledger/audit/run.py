@@ -99,7 +99,7 @@ def audit(
     tree.check_stored(sess, size)
     check_roots(opened, lambda s: tree.root_of(s, ranges.cuts.get(s, [])))
     _check_org_keys(sess, keys, base_url)
-    kept = check_kept_responses(sess, base_url)
+    kept = check_kept_responses(sess, base_url, key)
     return AuditReport(
         entries=size,
         checkpoints=sum(o.stored for o in opened),
