@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient, FlaskCliRunner
-from passport.core.limits import MAX_JSON_DEPTH, MAX_JSON_INTEGER
 
+from passport.core.limits import MAX_JSON_DEPTH, MAX_JSON_INTEGER
 from tests.api.test_protocol import manufacturer
 from tests.helpers import bearer, example
 
