@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import string
+from datetime import timedelta
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -17,9 +18,17 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from passport.core.product.gs1 import gtin_check_digit
+from passport.services.ledger import checkpoints
 from tests.api.test_protocol import manufacturer
 from tests.helpers import BASE_URL, bearer
 from tests.helpers import example as example_body
+
+
+@pytest.fixture(autouse=True)
+def _checkpoints_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Bundles wait for a checkpoint covering the passport, signed at most once a second; the
+    many bundles read here would spend minutes waiting for that rate limit."""
+    monkeypatch.setattr(checkpoints, "MIN_INTERVAL", timedelta(0))
 
 
 @pytest.fixture
