@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 
+from passport.services.ledger import checkpoints
 from tests.api.test_protocol import manufacturer
 from tests.helpers import bearer, example, sql, value
 
@@ -125,8 +127,14 @@ def test_the_audit_accepts_kept_waited_responses(
 
 @pytest.mark.parametrize("member", ["index", "leaf_hash", "hashes", "checkpoint"])
 def test_the_audit_names_a_kept_inclusion_that_does_not_prove_its_entry(
-    app: Flask, client: FlaskClient, runner: Any, maker: str, member: str
+    app: Flask,
+    client: FlaskClient,
+    runner: Any,
+    maker: str,
+    member: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setattr(checkpoints, "MIN_INTERVAL", timedelta(0))  # no wait for ?wait=…
     for _ in range(3):  # a tree of more than one entry, so a proof has hashes to change
         client.post("/api/v1/passports", json=example("textile"), headers=bearer(maker))
     headers = {**bearer(maker), "Idempotency-Key": "tampered"}
