@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, unquote_to_bytes, urlsplit
 
 import flask
+import orjson
 from flask import Response, current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -29,7 +29,7 @@ from passport.services.passports import read as passports
 from passport.services.passports import writes
 from passport.services.passports.bundle import build_bundle
 from passport.services.passports.idempotency import Idempotency
-from passport.services.passports.views import PassportView
+from passport.services.passports.views import PassportView, StoredView
 from passport.store import db
 
 PREFIX = "/api/v1/passports/"
@@ -219,9 +219,9 @@ class PassportById(MethodView):
     """Read a passport."""
 
     @blp.response(200, PassportOut)
-    def get(self, passport_id: str) -> PassportView:
+    def get(self, passport_id: str) -> Response:
         """Return the current version; restricted tiers only as the caller's role allows."""
-        return passports.get_passport(db.session(), ctx(), optional_caller(), passport_id)
+        return _read(passports.get_passport(db.session(), ctx(), optional_caller(), passport_id))
 
 
 @blp.route("/passports/<passport_id:passport_id>/bundle")
@@ -255,9 +255,26 @@ class PassportVersions(MethodView):
         return _answer(written)
 
 
-def _no_sub_resource(path: str) -> PassportView:
+def _read(view: StoredView) -> Response:
+    """Answer a read with the credentials' stored JCS texts as they are, neither parsed nor
+    serialised again (`PassportOut`'s members, in its order)."""
+    body = {
+        "id": view.id,
+        "uri": view.uri,
+        "category": view.category,
+        "granularity": view.granularity,
+        "version": view.version,
+        "sequence": view.sequence,
+        "credential": orjson.Fragment(view.credential),
+        "restricted": {tier.value: orjson.Fragment(text) for tier, text in view.restricted.items()},
+        "ledger_index": view.ledger_index,
+    }
+    return Response(orjson.dumps(body), mimetype="application/json")
+
+
+def _no_sub_resource(path: str) -> Response:
     """Answer a path no rule above serves: a trailing slash, or an unknown sub-resource."""
-    return passports.get_passport(db.session(), ctx(), optional_caller(), path)
+    return _read(passports.get_passport(db.session(), ctx(), optional_caller(), path))
 
 
 def _unknown_sub_resource(path: str) -> Response:
@@ -272,9 +289,7 @@ flask.Blueprint.add_url_rule(
     blp,
     "/passports/<passport_id:path>/",
     "passport-slash",
-    lambda path: Response(
-        json.dumps(PassportOut().dump(_no_sub_resource(path))), mimetype="application/json"
-    ),
+    _no_sub_resource,
     methods=["GET"],
 )
 flask.Blueprint.add_url_rule(

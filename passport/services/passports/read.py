@@ -19,12 +19,22 @@ from passport.services.context import ServiceContext
 from passport.services.orgs.organisations import signer_for
 from passport.services.passports.history import record_versions
 from passport.services.passports.idempotency import Remember
-from passport.services.passports.views import PassportView, view_of
-from passport.store.tables import HistoryEntryRow, PassportRow, RestrictedCredentialRow
+from passport.services.passports.views import PassportView, StoredView, view_of
+from passport.store.sql import driver_query
+from passport.store.tables import HistoryEntryRow, PassportRow
 
 
 def load_passport(sess: Session, path: str) -> tuple[DigitalLink, PassportRow]:
     """Return the passport a Digital Link path names; NotFound names what is wrong."""
+    link = _link_of(path)
+    row = sess.get(PassportRow, link.path)
+    if row is None:
+        raise NotFound(f"no passport {link.path}")
+    return link, row
+
+
+def _link_of(path: str) -> DigitalLink:
+    """Parse a passport's Digital Link path; NotFound names what is wrong with it."""
     segments = path.strip("/").split("/")  # parse_path, too, ignores slashes at either end
     if len(segments) % 2:  # identifier/value pairs, then the name of a sub-resource
         raise NotFound(
@@ -32,13 +42,9 @@ def load_passport(sess: Session, path: str) -> tuple[DigitalLink, PassportRow]:
             "this request (GET …/bundle, POST …/versions)"
         )
     try:
-        link = parse_path(path)
+        return parse_path(path)
     except InvalidInput:
         raise NotFound(f"no passport {path!r}") from None
-    row = sess.get(PassportRow, link.path)
-    if row is None:
-        raise NotFound(f"no passport {link.path}")
-    return link, row
 
 
 def _latest_version(sess: Session, passport_id: str) -> tuple[HistoryEntryRow, int]:
@@ -66,30 +72,40 @@ def passport_paths(sess: Session, org_id: int, *, limit: int = 20) -> list[str]:
     return list(sess.exec(query).all())
 
 
+# The current version (the newest history row that is a version) and its restricted tiers,
+# in one statement through the driver: a read is this and nothing else.
+_CURRENT = (
+    "SELECT p.org_id, p.category, p.granularity, h.sequence, h.version, h.ledger_index,"
+    " h.credential, r.tier, r.credential FROM passport p"
+    " JOIN history_entry h ON h.passport_id = p.id AND h.sequence = ("
+    "SELECT MAX(sequence) FROM history_entry WHERE passport_id = p.id AND version IS NOT NULL)"
+    " LEFT JOIN restricted_credential r ON r.passport_id = h.passport_id"
+    " AND r.sequence = h.sequence WHERE p.id = ?"
+)
+
+
 def get_passport(
     sess: Session, ctx: ServiceContext, caller: Caller | None, path: str
-) -> PassportView:
-    """Return the current version with exactly the tiers the caller may read."""
-    link, passport = load_passport(sess, path)
-    entry, version = _latest_version(sess, passport.id)
-    tiers = tiers_for(caller, issuer_org_id=passport.org_id)
-    rows = sess.exec(
-        select(RestrictedCredentialRow).where(
-            RestrictedCredentialRow.passport_id == passport.id,
-            RestrictedCredentialRow.sequence == entry.sequence,
-            col(RestrictedCredentialRow.tier).in_([t.value for t in tiers]),
-        )
-    ).all()
-    return PassportView(
-        id=passport.id,
+) -> StoredView:
+    """Return the current version with exactly the tiers the caller may read, as stored."""
+    link = _link_of(path)
+    rows = driver_query(sess.connection(), _CURRENT, (link.path,))
+    if not rows:
+        raise NotFound(f"no passport {link.path}")
+    org_id, category, granularity, sequence, version, index, credential = rows[0][:7]
+    tiers = tiers_for(caller, issuer_org_id=org_id)
+    return StoredView(
+        id=link.path,
         uri=link.uri(ctx.base_url),
-        category=passport.category,
-        granularity=passport.granularity,
+        category=category,
+        granularity=granularity,
         version=version,
-        sequence=entry.sequence,
-        credential=orjson.loads(entry.credential),
-        restricted={Tier(r.tier): orjson.loads(r.credential) for r in rows},
-        ledger_index=entry.ledger_index,
+        sequence=sequence,
+        credential=credential,
+        restricted={
+            Tier(tier): text for *_, tier, text in rows if tier is not None and Tier(tier) in tiers
+        },
+        ledger_index=index,
     )
 
 

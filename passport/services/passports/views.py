@@ -25,6 +25,22 @@ class PassportView:
     ledger_index: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class StoredView:
+    """A passport version as stored: the credentials as their signed JCS texts, unparsed, so a
+    reader can serve them as they are."""
+
+    id: str
+    uri: str
+    category: str
+    granularity: str
+    version: int
+    sequence: int
+    credential: str
+    restricted: dict[Tier, str]
+    ledger_index: int
+
+
 def view_of(
     link: DigitalLink,
     base_url: str,
