@@ -173,8 +173,8 @@ def _delete_restricted(app: Flask) -> None:
 def _change_kept_response(app: Flask) -> None:
     with app.app_context(), db.engine().connect() as conn:
         kept = conn.execute(text("SELECT response FROM idempotency WHERE key = 'one-1'")).scalar()
-    assert '"mass_g": 1200' in kept  # what a retry would serve
-    changed = kept.replace('"mass_g": 1200', '"mass_g": 1201', 1)
+    assert '"mass_g":1200' in kept  # what a retry would serve (the first answer's very text)
+    changed = kept.replace('"mass_g":1200', '"mass_g":1201', 1)
     sql(app, "UPDATE idempotency SET response = :r WHERE key = 'one-1'", r=changed)
 
 
@@ -291,11 +291,12 @@ def test_kept_responses_are_read_page_by_page(
 
     monkeypatch.setattr(audit_responses, "PAGE", 1)  # three pages, and the bulk one in twelve
     base_url = app.extensions["passport.services"].base_url
+    log_key = app.extensions["passport.publisher"].key
     with app.app_context(), Session(db.engine()) as sess:
-        assert audit_responses.check_kept_responses(sess, base_url) == 2
+        assert audit_responses.check_kept_responses(sess, base_url, log_key) == 2
     _change_kept_response(app)  # 'one-1' sorts after 'bulk-1': on the second page
     with app.app_context(), Session(db.engine()) as sess, pytest.raises(AuditFailed) as failed:
-        audit_responses.check_kept_responses(sess, base_url)
+        audit_responses.check_kept_responses(sess, base_url, log_key)
     assert failed.value.index == 14
 
 
