@@ -14,8 +14,8 @@ from werkzeug.exceptions import HTTPException
 from passport.api import problems
 from passport.api.ledger import audit_blp
 from passport.api.ledger import blp as ledger
-from passport.api.passports import CONVERTERS, EncodedPassportPaths
 from passport.api.passports import blp as passports
+from passport.api.paths import CONVERTERS, EncodedPassportPaths
 from passport.api.templates import blp as templates_blp
 from passport.core import limits
 from passport.core.errors import PassportError

@@ -73,7 +73,7 @@ def test_four_processes_issue_in_parallel_into_one_log(app: Flask, checkpoints: 
                 slug=slug,
                 name=slug.title(),
                 roles=["manufacturer"],
-                gcps=["8712345"],
+                gcps=["8712345", "8712346"],  # the textile and the mattress examples
                 at=datetime.now(UTC),
             )
 

@@ -95,7 +95,7 @@ def test_sigkill_while_issuing_loses_nothing_acknowledged(app: Flask) -> None:
             slug=ORG,
             name="Maker",
             roles=["manufacturer"],
-            gcps=["8712345"],
+            gcps=["8712345", "8712346"],  # the textile and the mattress examples
             at=datetime.now(UTC),
         )
     count = TRIALS["sqlite" if app.config["DATABASE_URL"].startswith("sqlite") else "postgresql"]
