@@ -84,7 +84,7 @@ class LatestCheckpoint(MethodView):
     @blp.response(200, content_type="text/plain")
     def get(self) -> Response:
         """Return the newest C2SP checkpoint signed note (text/plain)."""
-        note = proofs.latest_checkpoint(db.session()).note
+        note = proofs.newest_note(db.session())
         return Response(note, mimetype="text/plain", headers={"Cache-Control": "no-cache"})
 
 

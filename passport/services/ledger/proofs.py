@@ -12,6 +12,7 @@ from passport.core.product.access import Caller, Role
 from passport.services.ledger.checkpoints import latest
 from passport.services.ledger.log import committed_size
 from passport.services.ledger.nodes import NodeCache, StoredNodes, node_cache, read_nodes
+from passport.store.sql import driver_query
 from passport.store.tables import CheckpointRow
 
 
@@ -40,6 +41,18 @@ def latest_checkpoint(sess: Session) -> CheckpointRow:
     if row is None:
         raise NotFound("no checkpoint has been signed yet")
     return row
+
+
+_NEWEST_NOTE = "SELECT note FROM checkpoint ORDER BY size DESC LIMIT 1"
+
+
+def newest_note(sess: Session) -> str:
+    """Return the newest signed checkpoint's note: one primary-key read through the driver
+    (`GET /ledger/checkpoint` is the most frequent read of witnesses and monitors)."""
+    rows = driver_query(sess.connection(), _NEWEST_NOTE)
+    if not rows:
+        raise NotFound("no checkpoint has been signed yet")
+    return str(rows[0][0])
 
 
 def list_checkpoints(
