@@ -88,13 +88,16 @@ def _write(caller: Caller) -> writes.Write:
     return writes.Write(db.session(), ctx(), publisher(), caller, at, idem)
 
 
+_PASSPORT_OUT, _BULK_OUT = PassportOut(), BulkOut()  # built once: dumping is stateless
+
+
 def _one(views: list[PassportView]) -> dict[str, Any]:
-    out: dict[str, Any] = PassportOut().dump(views[0])
+    out: dict[str, Any] = _PASSPORT_OUT.dump(views[0])
     return out
 
 
 def _many(views: list[PassportView]) -> dict[str, Any]:
-    out: dict[str, Any] = BulkOut().dump({"count": len(views), "passports": views})
+    out: dict[str, Any] = _BULK_OUT.dump({"count": len(views), "passports": views})
     return out
 
 

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, tuple_
-from sqlmodel import Session, col, select
+from sqlalchemy import insert
+from sqlmodel import Session
 
 from passport.core.errors import Conflict, InvalidInput
 from passport.core.log.kinds import EntryKind
@@ -66,32 +66,25 @@ def _prepare(ctx: ServiceContext, request: Mapping[str, Any]) -> _Prepared:
     return _Prepared(link=link, category=category, tiers=ctx.rules.split_tiers(category, product))
 
 
-_TAKEN_ONE = "SELECT 1 FROM passport WHERE id = ? OR (gtin = ? AND serial = ?) LIMIT 1"
-
-
 def _taken(sess: Session, links: Sequence[DigitalLink]) -> set[str]:
-    """Return the paths among `links` whose id or GTIN+serial is already used."""
-    if len(links) == 1:  # a single issuance: one statement through the driver, not two ORM ones
-        [link] = links
-        found = driver_query(sess.connection(), _TAKEN_ONE, (link.path, link.gtin, link.serial))
-        return {link.path} if found else set()
+    """Return the paths among `links` whose id or GTIN+serial is already used: one driver
+    statement per 500 links (a single issuance is one statement)."""
     taken: set[str] = set()
     for start in range(0, len(links), 500):
         chunk = links[start : start + 500]
-        by_path = {link.path: link for link in chunk}
-        taken |= set(
-            sess.exec(select(PassportRow.id).where(col(PassportRow.id).in_(by_path))).all()
-        )
-        pairs = [(link.gtin, link.serial) for link in chunk if link.serial is not None]
-        if pairs:
-            used = set(
-                sess.exec(
-                    select(PassportRow.gtin, PassportRow.serial).where(
-                        tuple_(col(PassportRow.gtin), col(PassportRow.serial)).in_(pairs)
-                    )
-                ).all()
-            )
-            taken |= {link.path for link in chunk if (link.gtin, link.serial) in used}
+        serials = [link for link in chunk if link.serial is not None]
+        sql = f"SELECT id, gtin, serial FROM passport WHERE id IN ({', '.join('?' * len(chunk))})"
+        sql += " OR (gtin = ? AND serial = ?)" * len(serials)
+        params: list[str | None] = [link.path for link in chunk]
+        params += [value for link in serials for value in (link.gtin, link.serial)]
+        rows = driver_query(sess.connection(), sql, params)
+        ids = {row[0] for row in rows}
+        pairs = {(row[1], row[2]) for row in rows}
+        taken |= {
+            link.path
+            for link in chunk
+            if link.path in ids or (link.serial is not None and (link.gtin, link.serial) in pairs)
+        }
     return taken
 
 
