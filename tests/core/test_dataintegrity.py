@@ -6,15 +6,21 @@ import copy
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+import orjson
 import pytest
+import rfc8785
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given
 from hypothesis import strategies as st
 
 from passport.core.errors import InvalidInput, InvalidKey, NotFound, PassportError, SignatureInvalid
+from passport.core.signing.canonical import fast_path_text_ok
 from passport.core.signing.dataintegrity import (
     VerifiedCredential,
+    proof_configuration,
     sign_credential,
+    signed_parts,
+    unsecured_document,
     verify_credential,
 )
 from passport.core.signing.ed25519 import public_key_bytes
@@ -189,8 +195,19 @@ def test_proof_without_context_verifies_as_the_spec_allows() -> None:
     assert verify_credential(signed, resolve_key=resolve).document == document
 
 
-@given(st.binary(max_size=70))
-def test_base58_round_trip(data: bytes) -> None:
+def _b58_digit_by_digit(data: bytes) -> str:
+    """The textbook encoding, one division per digit: the reference for the grouped one."""
+    alphabet = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+    number, digits = int.from_bytes(data, "big"), ""
+    while number:
+        number, rest = divmod(number, 58)
+        digits = alphabet[rest] + digits
+    return "1" * (len(data) - len(data.lstrip(b"\0"))) + digits
+
+
+@given(st.binary(max_size=130))
+def test_base58_round_trip_and_reference(data: bytes) -> None:
+    assert b58encode(data) == _b58_digit_by_digit(data)
     assert b58decode(b58encode(data)) == data
 
 
@@ -209,3 +226,41 @@ def test_multibase_known_answers_and_strictness() -> None:
         decode_signature("z" + "2" * 500)
     with pytest.raises(SignatureInvalid):
         encode_signature(sig[:63])
+
+
+CREDENTIAL_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53) + 1, 2**53 - 1) | st.text(max_size=6),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children, max_size=3)
+    ),
+    max_leaves=12,
+)
+
+
+@given(st.dictionaries(st.text(max_size=8), CREDENTIAL_VALUES, max_size=5))
+def test_signed_parts_are_what_the_reference_path_signs(extra: dict[str, object]) -> None:
+    """The audit cuts the signed texts out of the stored credential: they must be the bytes the
+    reference canonicalisation gives for the proof configuration and the unsecured document."""
+    document = {**DOCUMENT, **{k: v for k, v in extra.items() if k != "proof"}}
+    signed = sign(document)
+    text = rfc8785.dumps(signed)
+    parts = signed_parts(text, signed)
+    if fast_path_text_ok(text):
+        assert parts == (
+            rfc8785.dumps(proof_configuration(signed["proof"])),
+            rfc8785.dumps(unsecured_document(signed)),
+        )
+        verify_credential(signed, resolve_key=resolve, signed=parts)
+
+
+def test_signed_parts_refuse_a_text_that_is_not_canonical() -> None:
+    signed = sign(DOCUMENT)
+    text = rfc8785.dumps(signed)
+    assert signed_parts(text, signed) is not None
+    spaced = text.replace(b'":', b'": ', 1)
+    assert signed_parts(spaced, orjson.loads(spaced)) is None
+    reordered = orjson.dumps(signed)  # insertion order, not sorted
+    if reordered != text:
+        assert signed_parts(reordered, orjson.loads(reordered)) is None
+    unsigned = {**signed, "proof": {k: v for k, v in signed["proof"].items() if k != "proofValue"}}
+    assert signed_parts(rfc8785.dumps(unsigned), unsigned) is None

@@ -18,6 +18,7 @@ from passport.api.bulk import load_envelope
 from passport.core.errors import InvalidInput
 from passport.core.product.access import Tier
 from passport.core.product.rules import ProductRules
+from passport.core.product.text import text_problem
 from passport.services.passports.bulk import csv_rows
 from tests.helpers import SCHEMAS, example
 
@@ -371,3 +372,27 @@ def test_a_lone_carriage_return_is_refused_in_free_text() -> None:
     data = product("textile")
     data["care_instructions"]["text"]["en"] = "Wash.\rDry."
     assert list(errors_of("textile", data)) == ["product.care_instructions.text.en"]
+
+
+@given(st.text())
+def test_printable_text_needs_no_closer_look(value: str) -> None:
+    """The walk skips the character rule for text Python calls printable: sound only if no
+    printable text breaks the rule, in one-line or in free-text fields."""
+    if value.isprintable():
+        assert text_problem(value, multiline=False) is None
+        assert text_problem(value, multiline=True) is None
+
+
+@pytest.mark.parametrize("where", ["top", "nested", "in a list"])
+def test_a_float_anywhere_is_refused(where: str) -> None:
+    data = product("textile")
+    if where == "top":
+        data["mass_g"] = 1200.0
+        path = "product.mass_g"
+    elif where == "nested":
+        data["recycled_content"][0]["lots"][1]["mass_g"] = 160.0
+        path = "product.recycled_content.0.lots.1.mass_g"
+    else:
+        data["trims"][1]["mass_g"] = 4.0
+        path = "product.trims.1.mass_g"
+    assert path in errors_of("textile", data)

@@ -15,7 +15,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from passport.core.errors import SignatureInvalid
 from passport.core.product.access import Tier
 from passport.core.signing.canonical import canonicalize
-from passport.core.signing.dataintegrity import format_created, sign_credential
+from passport.core.signing.dataintegrity import (
+    SignedCredential,
+    format_created,
+    sign_credential_jcs,
+)
 
 VC_CONTEXT = "https://www.w3.org/ns/credentials/v2"
 CONTEXT_PATH = "/contexts/dpp/v1"
@@ -99,16 +103,16 @@ def sign_version(
             **history,
             "credentialSubject": {"id": claim.subject_id, "product": dict(fields)},
         }
-        restricted[tier] = _signed(unsigned, signer, at)
-        restricted_jcs[tier] = canonicalize(restricted[tier])
+        signed = _signed(unsigned, signer, at)
+        restricted[tier], restricted_jcs[tier] = signed.credential, signed.jcs
         digest = digest_sri(restricted_jcs[tier])
         related.append({"id": cred_id, "digestSRI": digest, "mediaType": RESTRICTED_MEDIA_TYPE})
     public = _public_document(claim, common, history, related, random_bytes(16))
     signed_public = _signed(public, signer, at)
     return SignedVersion(
-        public=signed_public,
+        public=signed_public.credential,
         restricted=restricted,
-        public_jcs=canonicalize(signed_public),
+        public_jcs=signed_public.jcs,
         restricted_jcs=restricted_jcs,
     )
 
@@ -141,8 +145,8 @@ def _public_document(
     return public
 
 
-def _signed(document: Mapping[str, Any], signer: Signer, at: datetime) -> dict[str, Any]:
-    return sign_credential(
+def _signed(document: Mapping[str, Any], signer: Signer, at: datetime) -> SignedCredential:
+    return sign_credential_jcs(
         document,
         private_key=signer.private_key,
         verification_method=signer.verification_method,

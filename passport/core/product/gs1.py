@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from urllib.parse import quote, unquote
 
@@ -27,7 +27,8 @@ class Granularity(StrEnum):
 
 def gtin_check_digit(body: str) -> int:
     """Return the GS1 mod-10 check digit for the digits before it."""
-    total = sum(int(c) * (3 if i % 2 == 0 else 1) for i, c in enumerate(reversed(body)))
+    backwards = body[::-1]  # weights 3, 1, 3, … from the digit next to the check digit
+    total = 3 * sum(map(int, backwards[0::2])) + sum(map(int, backwards[1::2]))
     return (10 - total % 10) % 10
 
 
@@ -93,9 +94,10 @@ class DigitalLink:
             return Granularity.BATCH
         return Granularity.MODEL
 
-    @property
-    def path(self) -> str:
-        """Return the path without a leading slash, qualifiers in the order 22 → 10 → 21."""
+    # The path without a leading slash, qualifiers in the order 22 → 10 → 21; made once.
+    path: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
         parts = ["01", self.gtin]
         if self.variant is not None:
             parts += ["22", _escape(self.variant)]
@@ -103,7 +105,7 @@ class DigitalLink:
             parts += ["10", _escape(self.lot)]
         if self.serial is not None:
             parts += ["21", _escape(self.serial)]
-        return "/".join(parts)
+        object.__setattr__(self, "path", "/".join(parts))
 
     def uri(self, base_url: str) -> str:
         """Return the full Digital Link URI on the resolver at `base_url`."""

@@ -181,14 +181,6 @@ _RULES: Mapping[str, tuple[CodeRule, ...]] = {
 }
 
 
-def _has_float(value: object) -> bool:
-    if isinstance(value, dict):
-        return any(_has_float(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_has_float(v) for v in value)
-    return isinstance(value, float)
-
-
 @dataclass(frozen=True, slots=True)
 class _Category:
     # `fast` (compiled, Rust) decides validity; `validator` (Python) explains a refusal field by
@@ -247,14 +239,21 @@ class ProductRules:
         """
         rules = self._category(category)
         errors: Errors = {}
-        if not rules.fast.is_valid(data) or _has_float(data):
+        text: Errors = {}
+        # One walk finds the text problems and any float (the schema cannot tell 80.0 from 80).
+        floats = isinstance(data, dict) and check_text(
+            rules.schema, data, ROOT, lambda path, msg: _add(text, path, msg)
+        )
+        if floats or not rules.fast.is_valid(data):
             _schema_errors(rules.validator, data, errors)
             for error in rules.fast.iter_errors(data) if not errors else ():
                 _add(errors, ".".join([ROOT, *map(str, error.instance_path)]), error.message)
         if isinstance(data, dict):
             for rule in rules.rules:
                 rule(data, errors)
-            check_text(rules.schema, data, ROOT, lambda path, msg: _add(errors, path, msg))
+            for path, messages in text.items():
+                for message in messages:
+                    _add(errors, path, message)
         if errors or not isinstance(data, dict):
             raise InvalidInput(f"{category} product data is invalid", errors=errors)
         return dict(data)

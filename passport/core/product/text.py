@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 MULTILINE_NAMES = frozenset({"description"})
@@ -57,36 +57,58 @@ def text_problem(value: str, *, multiline: bool) -> str | None:
     return None
 
 
-def check_text(schema: Mapping[str, Any], value: object, path: str, add: AddError) -> None:
-    """Report, through `add(path, message)`, every string under `value` that breaks the rule."""
-    _walk(schema, value, path, add, multiline=False)
+def check_text(schema: Mapping[str, Any], value: object, path: str, add: AddError) -> bool:
+    """Report, through `add(path, message)`, every string under `value` that breaks the rule.
+
+    Return whether a float occurs anywhere under `value`: JSON Schema counts 80.0 as an
+    integer and signed payloads hold none, so the validation learns it on this same walk.
+    """
+    return _walk(schema, value, path, add, multiline=False)
+
+
+_NOTHING: Mapping[str, Any] = {}
 
 
 def _walk(
     schema: Mapping[str, Any], value: object, path: str, add: AddError, *, multiline: bool
-) -> None:
+) -> bool:
+    """Walk containers; strings and numbers directly inside one are judged in its loop (most
+    nodes are leaves, and a call per leaf is most of the cost of a walk)."""
+    if isinstance(value, dict):
+        known = schema.get("properties", _NOTHING)
+        keyed = schema.get("patternProperties", _NOTHING)
+        items: Mapping[str, Any] | None = None
+        pairs: Iterable[tuple[object, object]] = value.items()
+    elif isinstance(value, list):
+        items = schema.get("items", _NOTHING)
+        known, keyed = _NOTHING, _NOTHING
+        items = items if isinstance(items, dict) else _NOTHING
+        pairs = enumerate(value)
+    else:
+        return _leaf(value, path, add, multiline=multiline)
+    floats = False
+    for key, item in pairs:
+        kind = type(item)
+        if kind is int or kind is bool or item is None:
+            continue
+        if kind is str and item.isprintable():  # type: ignore[attr-defined]
+            continue  # printable text holds none of the refused characters nor a line break
+        if items is not None:
+            child, line = items, False
+        elif (child := known.get(key)) is not None:
+            line = key in MULTILINE_NAMES
+        else:
+            pattern = next((p for p in keyed if re.search(p, str(key))), None)
+            # Language-keyed text is prose; an unknown key is refused by the schema anyway.
+            child = keyed[pattern] if pattern is not None else _NOTHING
+            line = pattern is not None
+        floats |= _walk(child, item, f"{path}.{key}", add, multiline=line)
+    return floats
+
+
+def _leaf(value: object, path: str, add: AddError, *, multiline: bool) -> bool:
     if isinstance(value, str):
         if (problem := text_problem(value, multiline=multiline)) is not None:
             add(path, problem)
-    elif isinstance(value, dict):
-        known = schema.get("properties", {})
-        keyed = schema.get("patternProperties", {})
-        for key, item in value.items():
-            child = known.get(key)
-            if child is not None:
-                _walk(child, item, f"{path}.{key}", add, multiline=key in MULTILINE_NAMES)
-                continue
-            pattern = next((p for p in keyed if re.search(p, str(key))), None)
-            # Language-keyed text is prose; an unknown key is refused by the schema anyway.
-            child = keyed[pattern] if pattern is not None else {}
-            _walk(child, item, f"{path}.{key}", add, multiline=pattern is not None)
-    elif isinstance(value, list):
-        items = schema.get("items", {})
-        for index, item in enumerate(value):
-            _walk(
-                items if isinstance(items, dict) else {},
-                item,
-                f"{path}.{index}",
-                add,
-                multiline=False,
-            )
+        return False
+    return isinstance(value, float)

@@ -52,17 +52,22 @@ def fast_path_ok(value: object) -> bool:
 # fraction or an exponent (a float) or of 16 digits or more (perhaps beyond 2**53). The same
 # bytes inside a string match too; that only sends the text to the walk.
 _RISKY_NUMBER = re.compile(rb"(?:^|[:,\[])-?[0-9]+[.eE]|(?:^|[:,\[])-?[0-9]{16}")
+# UTF-8 lead bytes of U+E000 and above: the only characters whose order by code point (as
+# orjson sorts keys) differs from their order by UTF-16 code unit (as JCS sorts them).
+_LATE_PLANE = re.compile(rb"[\xee-\xff]")
 
 
 def fast_path_text_ok(raw: bytes) -> bool:
-    """Tell from compact JSON text, without parsing or walking it, that `fast_path_ok` holds
-    for its parse: it is ASCII (so every key is) and has no number that may be a float or
-    unsafe. False means unsure, not unsafe: walk the parse with `fast_path_ok` then.
+    """Tell from compact JSON text, without parsing or walking it, whether `sorted_json` of its
+    parse equal to the text proves the text is JCS: no character at or above U+E000 (below
+    it, keys sort the same by code point and by UTF-16 unit) and no number that may be a
+    float or unsafe. False means unsure, not unsafe: take the reference path then.
 
-    Text with whitespace is judged by its bytes alone; it is never JCS, so a caller comparing
-    `sorted_json` of the parse with the text refuses it either way.
+    A text that escapes a character orjson writes as it is (`\u00e9`, or `\ue000` in ASCII),
+    or holds whitespace, never equals `sorted_json` of its parse, so a caller comparing the
+    two refuses it whatever this says.
     """
-    return raw.isascii() and _RISKY_NUMBER.search(raw) is None
+    return (raw.isascii() or _LATE_PLANE.search(raw) is None) and _RISKY_NUMBER.search(raw) is None
 
 
 def refuse_floats(value: object, path: str = "$") -> None:
@@ -84,7 +89,14 @@ def sorted_json(value: object) -> bytes:
 
 def canonicalize(value: object, *, floats: bool = True) -> bytes:
     """Return the RFC 8785 canonical JSON bytes of `value`; `floats=False` refuses floats."""
-    if fast_path_ok(value):  # the fast path admits no float, so one walk checks both
+    return canonicalize_known(value, fast=fast_path_ok(value), floats=floats)
+
+
+def canonicalize_known(value: object, *, fast: bool, floats: bool = True) -> bytes:
+    """`canonicalize` for a caller that already knows `fast_path_ok(value)`: a signer that
+    walked a document once canonicalises it, and then the document with its proof added, on
+    that one answer."""
+    if fast:  # the fast path admits no float, so one walk checks both
         try:
             return sorted_json(value)
         except orjson.JSONEncodeError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -12,7 +13,12 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from passport.core.errors import InvalidInput, InvalidKey, SignatureInvalid
-from passport.core.signing.canonical import canonicalize
+from passport.core.signing.canonical import (
+    canonicalize,
+    canonicalize_known,
+    fast_path_ok,
+    sorted_json,
+)
 from passport.core.signing.multibase import decode_signature, encode_signature
 
 PROOF_TYPE = "DataIntegrityProof"
@@ -64,11 +70,20 @@ def _sha256(data: bytes) -> bytes:
     return hashlib.sha256(data).digest()
 
 
+@functools.lru_cache(maxsize=64)  # a bulk request signs thousands of times at one instant
 def format_created(created: datetime) -> str:
     """Format an aware datetime as the UTC `YYYY-MM-DDTHH:MM:SSZ` proof timestamp."""
     if created.tzinfo is None or created.utcoffset() is None:
         raise InvalidInput("created must be a timezone-aware datetime")
     return created.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True, slots=True)
+class SignedCredential:
+    """A credential with its proof, and its RFC 8785 bytes (what the ledger stores)."""
+
+    credential: dict[str, Any]
+    jcs: bytes
 
 
 def sign_credential(
@@ -79,14 +94,33 @@ def sign_credential(
     created: datetime,
     proof_purpose: str = ASSERTION_METHOD,
 ) -> dict[str, Any]:
-    """Return a new dict: `document` with an `eddsa-jcs-2022` Data Integrity proof added.
+    """Return a new dict: `document` with an `eddsa-jcs-2022` Data Integrity proof added."""
+    return sign_credential_jcs(
+        document,
+        private_key=private_key,
+        verification_method=verification_method,
+        created=created,
+        proof_purpose=proof_purpose,
+    ).credential
+
+
+def sign_credential_jcs(
+    document: Mapping[str, Any],
+    *,
+    private_key: Ed25519PrivateKey,
+    verification_method: str,
+    created: datetime,
+    proof_purpose: str = ASSERTION_METHOD,
+) -> SignedCredential:
+    """Sign `document` with an `eddsa-jcs-2022` proof; return it and its canonical bytes.
 
     The copy is shallow (nested values are shared with `document`): signing thousands of
-    passports in one request must not copy each one again.
+    passports in one request must not copy each one again. The document is walked once to
+    decide the canonical path; the proof this function adds is strings only, so the same
+    answer holds for the proof options and for the signed credential.
     """
     if "proof" in document:
         raise InvalidInput("document already has a proof")
-    # A shallow copy: the caller's document is not changed, and nothing is copied twice.
     unsecured = dict(document)
     options: dict[str, Any] = {
         "type": PROOF_TYPE,
@@ -98,8 +132,13 @@ def sign_credential(
     if "@context" in unsecured:
         context = unsecured["@context"]
         options["@context"] = list(context) if isinstance(context, list) else context
-    signature = private_key.sign(hash_data(proof_config=options, document=unsecured, floats=False))
-    return {**unsecured, "proof": {**options, "proofValue": encode_signature(signature)}}
+    fast = fast_path_ok(unsecured) and fast_path_ok(options)
+    to_sign = _sha256(canonicalize_known(options, fast=fast, floats=False)) + _sha256(
+        canonicalize_known(unsecured, fast=fast, floats=False)
+    )
+    proof = {**options, "proofValue": encode_signature(private_key.sign(to_sign))}
+    signed = {**unsecured, "proof": proof}
+    return SignedCredential(signed, canonicalize_known(signed, fast=fast))
 
 
 def verify_credential(
@@ -107,11 +146,12 @@ def verify_credential(
     *,
     resolve_key: Callable[[str], bytes | Ed25519PublicKey],
     proof_purpose: str = ASSERTION_METHOD,
-    canonical: Callable[[object], bytes] | None = None,
+    signed: tuple[bytes, bytes] | None = None,
 ) -> VerifiedCredential:
     """Verify the `eddsa-jcs-2022` proof of `document` and return the unsecured credential.
 
-    `canonical`: as for `hash_data`, for a caller that checked `fast_path_ok(document)`.
+    `signed`: the canonical texts of the proof configuration and of the document without its
+    proof, for a caller that holds them already (`signed_parts`); else they are made here.
     """
     # 1. A single embedded proof object.
     proof = document.get("proof")
@@ -137,12 +177,13 @@ def verify_credential(
     signature = decode_signature(proof_value)
     # 5. Hash what was signed.
     unsecured = unsecured_document(document)
-    try:
-        digest = hash_data(
-            proof_config=proof_configuration(proof), document=unsecured, canonical=canonical
-        )
-    except InvalidInput as exc:
-        raise SignatureInvalid(f"hash data: {exc.detail}") from exc
+    if signed is not None:
+        digest = _sha256(signed[0]) + _sha256(signed[1])
+    else:
+        try:
+            digest = hash_data(proof_config=proof_configuration(proof), document=unsecured)
+        except InvalidInput as exc:
+            raise SignatureInvalid(f"hash data: {exc.detail}") from exc
     # 6. The key of the verification method.
     public_key = _load_key(resolve_key(method))
     # 7. The signature.
@@ -151,6 +192,50 @@ def verify_credential(
     except InvalidSignature as exc:
         raise SignatureInvalid("signature: does not verify") from exc
     return VerifiedCredential(document=unsecured, verification_method=method, created=created)
+
+
+def signed_parts(text: bytes, credential: Mapping[str, Any]) -> tuple[bytes, bytes] | None:
+    """Cut what an `eddsa-jcs-2022` proof signs out of a credential's stored canonical text.
+
+    For `text` that may take the fast canonical path (`fast_path_text_ok`) and its parse
+    `credential`: check that `text` is the credential's RFC 8785 form, serialising each member
+    once, and return (the proof configuration, the document without its proof) as slices of
+    `text` itself. None when `text` is not that form or has no proof value: the caller then
+    takes the reference path, which says what is wrong.
+    """
+    proof = credential.get("proof")
+    if not isinstance(proof, dict) or not isinstance(proof.get("proofValue"), str):
+        return None
+    document = _without(text, credential, "proof")
+    if document is None:
+        return None
+    unsecured, (start, end) = document
+    configuration = _without(text[start:end], proof, "proofValue")
+    if configuration is None:
+        return None
+    return configuration[0], unsecured
+
+
+def _without(
+    text: bytes, members: Mapping[str, Any], name: str
+) -> tuple[bytes, tuple[int, int]] | None:
+    """If `text` is `sorted_json(members)`, return it without the member `name`, and where that
+    member's value lies in `text`; else None."""
+    pieces = [(key, sorted_json(key) + b":" + sorted_json(members[key])) for key in sorted(members)]
+    if b"{" + b",".join(piece for _key, piece in pieces) + b"}" != text:
+        return None
+    at = 1
+    for key, piece in pieces:
+        if key == name:
+            end = at + len(piece)
+            before, after = text[:at], text[end:]
+            if after.startswith(b","):  # drop the comma after the member, or before the last
+                after = after[1:]
+            else:
+                before = before[:-1] if before.endswith(b",") else before
+            return before + after, (end - len(sorted_json(members[key])), end)
+        at += len(piece) + 1
+    return None
 
 
 def _load_key(raw: bytes | Ed25519PublicKey) -> Ed25519PublicKey:

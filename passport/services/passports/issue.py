@@ -14,7 +14,7 @@ from sqlmodel import Session
 from passport.core.errors import Conflict, InvalidInput
 from passport.core.log.kinds import EntryKind
 from passport.core.product.access import Caller, Role, Tier, require_role
-from passport.core.product.credentials import SignedVersion, VersionClaim, sign_version
+from passport.core.product.credentials import SignedVersion, Signer, VersionClaim, sign_version
 from passport.core.product.gs1 import (
     SERIAL_ENTROPY_BYTES,
     DigitalLink,
@@ -114,31 +114,55 @@ def issue_passports(
     _check_ownership(sess, issuer, requests)
     prepared = _prepare_all(sess, ctx, requests, row_errors or {})
     signer = signer_for(sess, ctx, issuer)
-    views, signed_versions = [], []
-    for done, item in enumerate(prepared, start=1):
-        claim = VersionClaim(
-            subject_id=item.link.uri(ctx.base_url),
-            category=item.category,
-            granularity=item.link.granularity.value,
-            sequence=1,
-            previous_entry=None,
-            supersedes=None,
-            tiers=item.tiers,
-        )
-        signed = sign_version(
-            claim, signer=signer, base_url=ctx.base_url, at=at, random_bytes=secrets.token_bytes
-        )
-        views.append(
-            view_of(item.link, ctx.base_url, item.category, version=1, sequence=1, signed=signed)
-        )
-        signed_versions.append(signed)
-        if progress is not None and done % 100 == 0:
-            progress(100)
+    signed_versions = _sign_all(ctx, prepared, signer, at=at, progress=progress)
+    views = [
+        view_of(item.link, ctx.base_url, item.category, version=1, sequence=1, signed=signed)
+        for item, signed in zip(prepared, signed_versions, strict=True)
+    ]
     sess.commit()  # end the reading transaction; the writing one starts under the lock
-    views = _store(ctx, issuer, prepared, views, signed_versions, at=at, remember=remember)
-    if progress is not None:
-        progress(len(prepared) % 100)
-    return views
+    return _store(ctx, issuer, prepared, views, signed_versions, at=at, remember=remember)
+
+
+# Progress is reported per this many rows signed.
+_PROGRESS_EVERY = 100
+
+
+def _sign_all(
+    ctx: ServiceContext,
+    prepared: Sequence[_Prepared],
+    signer: Signer,
+    *,
+    at: datetime,
+    progress: Progress | None,
+) -> list[SignedVersion]:
+    """Sign every prepared row, in row order, in this thread.
+
+    Ed25519 signing releases the GIL, but a thread pool here was measured slower, not faster
+    (docs/benchmarks.md): the JSON work around each signature holds the GIL four times as long
+    as the signature, and a thread coming back from signing waits for it.
+    """
+    signed: list[SignedVersion] = []
+    for start in range(0, len(prepared), _PROGRESS_EVERY):
+        chunk = prepared[start : start + _PROGRESS_EVERY]
+        signed += [_sign(ctx, item, signer, at) for item in chunk]
+        if progress is not None:
+            progress(len(chunk))
+    return signed
+
+
+def _sign(ctx: ServiceContext, item: _Prepared, signer: Signer, at: datetime) -> SignedVersion:
+    claim = VersionClaim(
+        subject_id=item.link.uri(ctx.base_url),
+        category=item.category,
+        granularity=item.link.granularity.value,
+        sequence=1,
+        previous_entry=None,
+        supersedes=None,
+        tiers=item.tiers,
+    )
+    return sign_version(
+        claim, signer=signer, base_url=ctx.base_url, at=at, random_bytes=secrets.token_bytes
+    )
 
 
 def _check_ownership(
