@@ -103,7 +103,7 @@ class PassportRow(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("gtin", "serial", name="uq_passport_gtin_serial"),)
 
     id: str = Field(primary_key=True, max_length=200)
-    gtin: str = Field(max_length=14, index=True)
+    gtin: str = Field(max_length=14)  # looked up through uq_passport_gtin_serial
     variant: str | None = Field(default=None, max_length=20)
     lot: str | None = Field(default=None, max_length=20)
     serial: str | None = Field(default=None, max_length=20)
@@ -114,7 +114,11 @@ class PassportRow(SQLModel, table=True):
 
 
 class HistoryEntryRow(SQLModel, table=True):
-    """One signed public credential in a passport's history (a version, later an event)."""
+    """One signed public credential in a passport's history (a version, later an event).
+
+    The credential itself is stored once, inside its ledger entry (`ledger_index`), and
+    served from there (`passport.core.log.kinds.credential_of`).
+    """
 
     __tablename__ = "history_entry"
     __table_args__ = (UniqueConstraint("ledger_index", name="uq_history_entry_ledger_index"),)
@@ -123,7 +127,6 @@ class HistoryEntryRow(SQLModel, table=True):
     sequence: int = Field(primary_key=True)
     kind: str = Field(max_length=40)
     version: int | None = Field(default=None)
-    credential: str = Field(sa_column=Column(Text, nullable=False))
     entry_hash: str = Field(max_length=64)
     ledger_index: int = Field(sa_column=Column(BigInteger, nullable=False))
     created_at: datetime = Field(sa_column=_when())

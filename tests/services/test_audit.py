@@ -96,23 +96,26 @@ def _change_entry(app: Flask) -> None:
     sql(app, "UPDATE ledger_entry SET entry = :e WHERE idx = 5", e=flip(raw, at))
 
 
-@tamper("served credential byte", "entry 6")
-def _change_history(app: Flask) -> None:
-    with app.app_context(), db.engine().connect() as conn:
-        cred = conn.execute(
-            text("SELECT credential FROM history_entry WHERE ledger_index = 6")
-        ).scalar_one()
-    changed = cred.replace('"mass_g":', '"mass_g":1', 1)
-    sql(app, "UPDATE history_entry SET credential = :c WHERE ledger_index = 6", c=changed)
+@tamper("history rows swapped between passports", "entry 6")
+def _swap_history(app: Flask) -> None:
+    # Each public credential is served from the entry its history row points at: pointing two
+    # passports' rows at each other's entries would serve each the other's credential.
+    sql(app, "UPDATE history_entry SET ledger_index = -1 WHERE ledger_index = 6")
+    sql(app, "UPDATE history_entry SET ledger_index = 6 WHERE ledger_index = 7")
+    sql(app, "UPDATE history_entry SET ledger_index = 7 WHERE ledger_index = -1")
+
+
+@tamper("served entry hash", "entry 6")
+def _change_entry_hash(app: Flask) -> None:
+    # The next version's previousEntry is taken from it: it must be the entry's leaf hash.
+    sql(app, "UPDATE history_entry SET entry_hash = :h WHERE ledger_index = 6", h="00" * 32)
 
 
 @tamper("restricted credential byte", "entry 7")
 def _change_restricted(app: Flask) -> None:
     with app.app_context(), db.engine().connect() as conn:
-        pid, seq, _cred = conn.execute(
-            text(
-                "SELECT passport_id, sequence, credential FROM history_entry WHERE ledger_index = 7"
-            )
+        pid, seq = conn.execute(
+            text("SELECT passport_id, sequence FROM history_entry WHERE ledger_index = 7")
         ).one()
         restricted = conn.execute(
             text(

@@ -119,15 +119,15 @@ def test_audit_names_tampering_in_any_range(
     sql(app, "UPDATE ledger_entry SET entry = :e WHERE idx = 900", e=b)
 
     corrected = log["corrected"]
-    served = "SELECT credential FROM history_entry WHERE ledger_index = :i"
-    credential = value(app, served, i=corrected)
-    changed = credential.replace("Corrected across ranges", "Corrected across rangez")
-    change = "UPDATE history_entry SET credential = :c WHERE ledger_index = :i"
-    sql(app, change, c=changed, i=corrected)
+    served = "SELECT entry_hash FROM history_entry WHERE ledger_index = :i"
+    entry_hash = value(app, served, i=corrected)
+    change = "UPDATE history_entry SET entry_hash = :h WHERE ledger_index = :i"
+    sql(app, change, h="00" * 32, i=corrected)
     result = run_audit(runner)
     assert result.exit_code == 1
-    assert f"entry {corrected}: the served copy" in result.output, result.output
-    sql(app, change, c=credential, i=corrected)
+    assert f"entry {corrected}: passport" in result.output, result.output
+    assert "names another entry hash than the log's" in result.output, result.output
+    sql(app, change, h=entry_hash, i=corrected)
 
     result = run_audit(runner)  # every change undone: the log audits clean again
     assert result.exit_code == 0, result.output

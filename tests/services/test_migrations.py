@@ -2,24 +2,31 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import Flask
-from flask.testing import FlaskCliRunner
+from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import inspect, text
 from sqlmodel import SQLModel
 
+from passport.core.log.kinds import credential_of
 from passport.store import db
 from passport.store.migrate import alembic_config, upgrade
-from tests.helpers import create_org
+from tests.helpers import bearer, correct, create_org, example, run_audit
 
 
 def test_revisions_form_one_chain() -> None:
     revisions = list(ScriptDirectory.from_config(alembic_config()).walk_revisions())
-    assert [(r.revision, r.down_revision) for r in revisions] == [("0002", "0001"), ("0001", None)]
+    assert [(r.revision, r.down_revision) for r in revisions] == [
+        ("0003", "0002"),
+        ("0002", "0001"),
+        ("0001", None),
+    ]
 
 
 def test_0002_marks_keys_revoked_before_the_upgrade(app: Flask, runner: FlaskCliRunner) -> None:
@@ -43,6 +50,40 @@ def test_0002_marks_keys_revoked_before_the_upgrade(app: Flask, runner: FlaskCli
     assert revoked is not None
     listed = runner.invoke(args=["key", "list", "maker"]).stdout
     assert f"{old}  revoked " in listed
+
+
+def test_0003_keeps_every_credential_through_a_downgrade_and_back(
+    app: Flask, client: FlaskClient, runner: FlaskCliRunner
+) -> None:
+    """0.2 stores each public credential once, in its ledger entry: going back to 0002 puts
+    the second copy back byte for byte, and coming up again serves the same bytes."""
+    token = create_org(runner, "maker", "manufacturer")
+    issued = client.post("/api/v1/passports", json=example("textile"), headers=bearer(token))
+    assert issued.status_code == 201, issued.get_json()
+    passport_id = issued.get_json()["id"]
+    correct(client, token, passport_id)
+    before = client.get(f"/api/v1/passports/{passport_id}").get_data()
+    cfg = alembic_config()
+    with app.app_context():
+        with db.engine().begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0002")
+        with db.engine().connect() as conn:
+            kept = conn.execute(
+                text(
+                    "SELECT h.credential, h.kind, e.entry FROM history_entry h"
+                    " JOIN ledger_entry e ON e.idx = h.ledger_index ORDER BY h.sequence"
+                )
+            ).all()
+        with db.engine().begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+    assert len(kept) == 2
+    for credential, kind, entry in kept:
+        assert credential.encode() == credential_of(bytes(entry), kind)
+    assert json.loads(before)["credential"] == json.loads(kept[-1][0])
+    assert client.get(f"/api/v1/passports/{passport_id}").get_data() == before
+    assert run_audit(runner).exit_code == 0
 
 
 def test_migrated_schema_matches_the_tables(app: Flask) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from passport.core.errors import LedgerInconsistent
 from passport.core.signing.canonical import canonicalize
 
 
@@ -27,3 +28,15 @@ def entry_bytes(kind: EntryKind, credential: bytes) -> bytes:
     so the entry is assembled around those bytes instead of canonicalising them again.
     """
     return b'{"credential":' + credential + b',"kind":' + canonicalize(kind.value) + b',"v":1}'
+
+
+_HEAD = b'{"credential":'
+
+
+def credential_of(entry: bytes, kind: str) -> bytes:
+    """Return the credential's JCS bytes inside a passport entry that `entry_bytes` made: the
+    one stored copy of a public credential, which reads serve as they are."""
+    tail = b',"kind":' + canonicalize(kind) + b',"v":1}'
+    if not (entry.startswith(_HEAD) and entry.endswith(tail)):
+        raise LedgerInconsistent(f"not a {kind} entry of this service")
+    return entry[len(_HEAD) : -len(tail)]

@@ -9,7 +9,7 @@ import orjson
 from sqlmodel import Session, col, select
 
 from passport.core.log.keylog import logged_did_document
-from passport.core.log.kinds import KEY_KINDS, EntryKind
+from passport.core.log.kinds import KEY_KINDS, EntryKind, credential_of
 from passport.core.log.merkle import inclusion_proof
 from passport.core.product.access import Caller, tiers_for
 from passport.core.product.bundle import BUNDLE_FORMAT
@@ -36,7 +36,8 @@ def build_bundle(
     ).all()
     indices = [h.ledger_index for h in history]
     published = publisher.covering(max(indices))
-    issuers = {orjson.loads(h.credential)["issuer"] for h in history}
+    logged = sess.exec(select(LedgerEntryRow).where(col(LedgerEntryRow.idx).in_(indices))).all()
+    issuers = {orjson.loads(credential_of(r.entry, r.kind))["issuer"] for r in logged}
     key_rows = sess.exec(
         select(LedgerEntryRow)
         .where(col(LedgerEntryRow.kind).in_([k.value for k in KEY_KINDS]))
@@ -46,7 +47,6 @@ def build_bundle(
     keys = [r for r in key_rows if orjson.loads(r.entry)["key"]["controller"] in issuers]
     reader = StoredNodes(sess)
     entries = []
-    logged = sess.exec(select(LedgerEntryRow).where(col(LedgerEntryRow.idx).in_(indices))).all()
     for index, raw in [(r.idx, r.entry) for r in [*keys, *logged]]:
         proof = inclusion_proof(index, published.size, reader)
         entries.append({"index": index, "entry": raw.decode(), "proof": [_b64(h) for h in proof]})

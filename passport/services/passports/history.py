@@ -27,8 +27,8 @@ def record_versions(
 ) -> list[PassportView]:
     """Append the versions to the ledger and store their rows, in the caller's transaction.
 
-    Returns the views with their ledger indices. The stored credential is the exact JCS text
-    inside the logged entry, so what is served is what was logged.
+    Returns the views with their ledger indices. The public credential is stored once, inside
+    its logged entry, and served from there: what is served is what was logged.
     """
     if not views:
         return []
@@ -46,7 +46,6 @@ def record_versions(
                 "sequence": view.sequence,
                 "kind": kind.value,
                 "version": view.version,
-                "credential": version.public_jcs.decode(),
                 "entry_hash": leaf_hash(entry).hex(),
                 "ledger_index": index,
                 "created_at": at,

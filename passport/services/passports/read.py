@@ -11,7 +11,7 @@ import orjson
 from sqlmodel import Session, col, select
 
 from passport.core.errors import Forbidden, InvalidInput, NotFound
-from passport.core.log.kinds import EntryKind
+from passport.core.log.kinds import EntryKind, credential_of
 from passport.core.product.access import Caller, Role, Tier, require_role, tiers_for
 from passport.core.product.credentials import VersionClaim, sign_version
 from passport.core.product.gs1 import DigitalLink, parse_path
@@ -20,8 +20,8 @@ from passport.services.orgs.organisations import signer_for
 from passport.services.passports.history import record_versions
 from passport.services.passports.idempotency import Remember
 from passport.services.passports.views import PassportView, StoredView, view_of
-from passport.store.sql import driver_query
-from passport.store.tables import HistoryEntryRow, PassportRow
+from passport.store.sql import driver_query, stored_bytes
+from passport.store.tables import HistoryEntryRow, LedgerEntryRow, PassportRow
 
 
 def load_passport(sess: Session, path: str) -> tuple[DigitalLink, PassportRow]:
@@ -61,6 +61,15 @@ def _latest_version(sess: Session, passport_id: str) -> tuple[HistoryEntryRow, i
     return row, row.version
 
 
+def _credential_id(sess: Session, entry: HistoryEntryRow) -> str:
+    """Return the `id` of the public credential a history row's ledger entry holds."""
+    logged = sess.get(LedgerEntryRow, entry.ledger_index)
+    if logged is None:
+        raise NotFound(f"passport {entry.passport_id}: its ledger entry is missing")
+    credential: str = orjson.loads(credential_of(logged.entry, entry.kind))["id"]
+    return credential
+
+
 def passport_paths(sess: Session, org_id: int, *, limit: int = 20) -> list[str]:
     """Return the ids (Digital Link paths) of the first passports `org_id` issued."""
     query = (
@@ -76,9 +85,10 @@ def passport_paths(sess: Session, org_id: int, *, limit: int = 20) -> list[str]:
 # in one statement through the driver: a read is this and nothing else.
 _CURRENT = (
     "SELECT p.org_id, p.category, p.granularity, h.sequence, h.version, h.ledger_index,"
-    " h.credential, r.tier, r.credential FROM passport p"
+    " h.kind, e.entry, r.tier, r.credential FROM passport p"
     " JOIN history_entry h ON h.passport_id = p.id AND h.sequence = ("
     "SELECT MAX(sequence) FROM history_entry WHERE passport_id = p.id AND version IS NOT NULL)"
+    " JOIN ledger_entry e ON e.idx = h.ledger_index"
     " LEFT JOIN restricted_credential r ON r.passport_id = h.passport_id"
     " AND r.sequence = h.sequence WHERE p.id = ?"
 )
@@ -92,7 +102,7 @@ def get_passport(
     rows = driver_query(sess.connection(), _CURRENT, (link.path,))
     if not rows:
         raise NotFound(f"no passport {link.path}")
-    org_id, category, granularity, sequence, version, index, credential = rows[0][:7]
+    org_id, category, granularity, sequence, version, index, kind, entry = rows[0][:8]
     tiers = tiers_for(caller, issuer_org_id=org_id)
     return StoredView(
         id=link.path,
@@ -101,7 +111,7 @@ def get_passport(
         granularity=granularity,
         version=version,
         sequence=sequence,
-        credential=credential,
+        credential=credential_of(stored_bytes(entry), kind),
         restricted={
             Tier(tier): text for *_, tier, text in rows if tier is not None and Tier(tier) in tiers
         },
@@ -139,7 +149,7 @@ def correct_passport(
         granularity=passport.granularity,
         sequence=last.sequence + 1,
         previous_entry=last.entry_hash,
-        supersedes=orjson.loads(current.credential)["id"],
+        supersedes=_credential_id(sess, current),
         tiers=tiers,
     )
     signed = sign_version(

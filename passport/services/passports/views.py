@@ -27,8 +27,8 @@ class PassportView:
 
 @dataclass(frozen=True, slots=True)
 class StoredView:
-    """A passport version as stored: the credentials as their signed JCS texts, unparsed, so a
-    reader can serve them as they are."""
+    """A passport version as stored: the credentials as their signed JCS texts (the public one
+    as the bytes of its ledger entry), unparsed, so a reader can serve them as they are."""
 
     id: str
     uri: str
@@ -36,7 +36,7 @@ class StoredView:
     granularity: str
     version: int
     sequence: int
-    credential: str
+    credential: bytes
     restricted: dict[Tier, str]
     ledger_index: int
 

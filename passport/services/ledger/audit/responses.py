@@ -16,11 +16,13 @@ from sqlalchemy import bindparam, text
 from sqlmodel import Session
 
 from passport.core.errors import InvalidInput, LedgerInconsistent, PassportError
+from passport.core.log.kinds import credential_of
 from passport.core.log.merkle import verify_inclusion
 from passport.core.log.note import open_checkpoint
 from passport.core.product.gs1 import parse_path
 from passport.services.ledger.audit.tree import AuditFailed
 from passport.services.ledger.logkey import LogKey
+from passport.store.sql import stored_bytes
 
 PAGE = 500  # kept responses read per query, and passports looked up per query
 _RESPONSES = text(
@@ -28,8 +30,9 @@ _RESPONSES = text(
     " WHERE org_id > :org OR (org_id = :org AND key > :key) ORDER BY org_id, key LIMIT :n"
 )
 _VERSIONS = text(
-    "SELECT h.passport_id, h.version, h.ledger_index, h.sequence, h.credential, p.category,"
+    "SELECT h.passport_id, h.version, h.ledger_index, h.sequence, h.kind, e.entry, p.category,"
     " p.granularity, h.entry_hash FROM history_entry h JOIN passport p ON p.id = h.passport_id"
+    " JOIN ledger_entry e ON e.idx = h.ledger_index"
     " WHERE h.passport_id IN :ids AND h.version IS NOT NULL"
 ).bindparams(bindparam("ids", expanding=True))
 _RESTRICTED = text(
@@ -89,7 +92,7 @@ def _check(sess: Session, named: list[Named], base_url: str, key: LogKey) -> Non
                 " not logged",
                 index,
             )
-        _id, version, index, sequence, credential, category, granularity, leaf = versions[
+        _id, version, index, sequence, kind, entry, category, granularity, leaf = versions[
             version_id
         ]
         try:
@@ -108,7 +111,7 @@ def _check(sess: Session, named: list[Named], base_url: str, key: LogKey) -> Non
                 "category": category,
                 "granularity": granularity,
                 "sequence": sequence,
-                "credential": json.loads(credential),
+                "credential": json.loads(_credential(entry, kind, index)),
                 "restricted": restricted.get(version_id, {}),
             }
         if "inclusion" in item and "credential" in item:  # a ?wait=checkpoint write's answer
@@ -121,6 +124,14 @@ def _check(sess: Session, named: list[Named], base_url: str, key: LogKey) -> Non
             raise AuditFailed(
                 f"entry {index}: {who} differs from the log ({', '.join(wrong)})", index
             )
+
+
+def _credential(entry: object, kind: str, index: int) -> bytes:
+    """The public credential a history row serves: the one inside its ledger entry."""
+    try:
+        return credential_of(stored_bytes(entry), kind)
+    except PassportError as exc:
+        raise AuditFailed(f"entry {index}: {exc.detail}", index) from exc
 
 
 def _check_inclusion(inclusion: object, index: int, leaf: bytes, key: LogKey, who: str) -> None:

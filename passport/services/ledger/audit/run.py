@@ -91,7 +91,7 @@ def audit(
         for start in range(0, size, RANGE)
     ]
     ranges = _check_ranges(
-        tasks, (url, keys, restricted_signatures), workers=workers, progress=progress
+        tasks, (url, keys, restricted_signatures, base_url), workers=workers, progress=progress
     )
     _check_orphans(sess)
     _check_head(sess, size)
@@ -121,7 +121,7 @@ class _Ranges:
 
 def _check_ranges(
     tasks: list[tuple[int, int, tuple[int, ...]]],
-    initargs: tuple[str, KeyHistory, bool],
+    initargs: tuple[str, KeyHistory, bool, str],
     *,
     workers: int | None,
     progress: Progress | None,

@@ -1,8 +1,9 @@
 """`dpp audit`: what is served from a range of the log is what the log holds.
 
-The history rows served for a range's entries must be the logged bytes and chain to the
-versions before them; every restricted credential served must be bound by a digest its
-logged public credential carries (and, on request, carry a valid signature of its own).
+The history rows that serve a range's entries must point at them as the passports they are
+about and chain to the versions before them; every restricted credential served must be
+bound by a digest its logged public credential carries (and, on request, carry a valid
+signature of its own).
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from passport.core.signing.dataintegrity import verify_credential
 from passport.store.sql import driver_query
 
 Failure = tuple[int, str]  # (the first bad entry's index, what is wrong)
-Logged = tuple[str | None, dict[str, str]]  # a version's previousEntry, restricted digests
+# A version's previousEntry, its restricted digests, and the subject (Digital Link URI) it is about.
+Logged = tuple[str | None, dict[str, str], str | None]
 
 
 def detail(exc: BaseException) -> str:
@@ -35,19 +37,14 @@ def loaded_key(raw: bytes) -> Ed25519PublicKey:
     return Ed25519PublicKey.from_public_bytes(raw)
 
 
-# The served copy must be the logged bytes: the entry is JCS of {"credential", "kind", "v"}
-# around the stored credential text (see `credentials.entry_bytes`), so the database rebuilds
-# it and compares, instead of shipping every credential here a second time. The previous
-# version of each row comes along for the chain check, and its version number: the API serves
-# the row with the highest sequence that has a version as the current one.
-_SERVED = "? || h.credential || ? || h.kind || ?"
-_SERVED_PARTS = ('{"credential":', ',"kind":"', '","v":1}')
-SERVED_SQL = {
-    "sqlite": f"CAST({_SERVED} AS BLOB)",
-    "postgresql": f"convert_to({_SERVED}, 'UTF8')",
-}
+# A passport's public credential is served from its ledger entry itself (read through
+# history_entry.ledger_index), so what is checked here is the row that points at it: the
+# entry is a passport entry of the row's kind about the row's passport, the row's entry_hash
+# (the next version's previousEntry) is the entry's leaf hash, and the row chains to the
+# version before it. The previous version of each row comes along for the chain check, and its
+# version number: the API serves the row with the highest sequence that has a version.
 _HISTORY_SQL = (
-    "SELECT h.passport_id, h.sequence, h.ledger_index, h.entry_hash, e.entry = {served},"
+    "SELECT h.passport_id, h.sequence, h.ledger_index, h.entry_hash, h.kind = e.kind,"
     " p.entry_hash, p.ledger_index, h.version, p.version"
     " FROM history_entry h JOIN ledger_entry e ON e.idx = h.ledger_index"
     " LEFT JOIN history_entry p ON p.passport_id = h.passport_id AND p.sequence = h.sequence - 1"
@@ -56,26 +53,29 @@ _HISTORY_SQL = (
 
 
 def check_history(
-    conn: Connection, start: int, end: int, leaves: list[bytes], logged: Mapping[int, Logged]
+    conn: Connection,
+    start: int,
+    end: int,
+    leaves: list[bytes],
+    logged: Mapping[int, Logged],
+    base_url: str,
 ) -> Failure | None:
-    """Each passport entry is served once, byte for byte, chained to the version before it and
-    numbered one above it (every history row is a version while the log holds no events)."""
-    history = driver_query(
-        conn,
-        _HISTORY_SQL.format(served=SERVED_SQL[conn.dialect.name]),
-        (*_SERVED_PARTS, start, end),
-    )
+    """Each passport entry is served once, as the passport its credential names, chained to
+    the version before it and numbered one above it (every history row is a version while the
+    log holds no events)."""
     failures = []
     served = set()
-    for row in history:
-        passport_id, sequence, index, entry_hash, same, previous, previous_index = row[:7]
+    for row in driver_query(conn, _HISTORY_SQL, (start, end)):
+        passport_id, sequence, index, entry_hash, same_kind, previous, previous_index = row[:7]
         version, previous_version = row[7:]
         where = f"passport {passport_id} sequence {sequence}"
         served.add(index)
         if index not in logged:
             failures.append((index, f"{where} is served as a version but is not one in the log"))
-        elif not same or entry_hash != leaves[index - start].hex():
-            failures.append((index, f"the served copy ({where}) differs from the log"))
+        elif not same_kind or logged[index][2] != f"{base_url}/{passport_id}":
+            failures.append((index, f"{where} is served from an entry about another passport"))
+        elif entry_hash != leaves[index - start].hex():
+            failures.append((index, f"{where} names another entry hash than the log's"))
         elif (sequence == 1) != (previous_index is None) or (
             previous_index is not None and previous_index >= index
         ):
@@ -136,7 +136,7 @@ def check_restricted(
             failure = _verify_restricted(index, raw, signature_keys)
             if failure:
                 failures.append(failure)
-    for index, (_previous, digests) in logged.items():
+    for index, (_previous, digests, _subject) in logged.items():
         if bound.get(index, set()) != set(digests.values()):
             failures.append((index, "restricted credential: logged but not served"))
     return (min(failures) if failures else None), count

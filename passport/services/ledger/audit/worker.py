@@ -19,16 +19,11 @@ from sqlalchemy import Connection, Engine
 
 from passport.core.errors import LedgerInconsistent, PassportError, SignatureInvalid
 from passport.core.log.keylog import KeyHistory
-from passport.core.log.kinds import KEY_KINDS, EntryKind
+from passport.core.log.kinds import KEY_KINDS, EntryKind, credential_of
 from passport.core.log.merkle import leaf_hash, node_hash
 from passport.core.log.tiles import HEIGHT, width_at
-from passport.core.signing.canonical import (
-    canonicalize,
-    fast_path_ok,
-    fast_path_text_ok,
-    sorted_json,
-)
-from passport.core.signing.dataintegrity import verify_credential
+from passport.core.signing.canonical import canonicalize, fast_path_text_ok
+from passport.core.signing.dataintegrity import signed_parts, verify_credential
 from passport.services.ledger.audit.served import (
     Failure,
     Logged,
@@ -70,15 +65,17 @@ class _State:
     engine: Engine
     keys: KeyHistory
     restricted_signatures: bool
+    base_url: str
 
 
 _state: _State | None = None
 
 
-def init_worker(url: str, keys: KeyHistory, restricted_signatures: bool) -> None:
-    """Pool initializer: a connection of this process's own, and the log's key history."""
+def init_worker(url: str, keys: KeyHistory, restricted_signatures: bool, base_url: str) -> None:
+    """Pool initializer: a connection of this process's own, the log's key history, and the
+    base URL its passports' Digital Link URIs are made of."""
     global _state
-    _state = _State(make_engine(url), keys, restricted_signatures)
+    _state = _State(make_engine(url), keys, restricted_signatures, base_url.rstrip("/"))
 
 
 def audit_task(task: tuple[int, int, tuple[int, ...]]) -> RangeResult:
@@ -124,7 +121,10 @@ def audit_range(start: int, end: int, cut_sizes: tuple[int, ...] = ()) -> RangeR
         restricted_failure, result.restricted = check_restricted(
             conn, start, end, logged, _state.keys if _state.restricted_signatures else None
         )
-        served = [check_history(conn, start, end, levels[0], logged), restricted_failure]
+        served = [
+            check_history(conn, start, end, levels[0], logged, _state.base_url),
+            restricted_failure,
+        ]
         result.failure = min((f for f in served if f is not None), default=None)
         tree = [wrong_leaf, _check_tiles(conn, start, levels)]
         result.tree_failure = min((f for f in tree if f is not None), default=None)
@@ -138,33 +138,37 @@ def audit_range(start: int, end: int, cut_sizes: tuple[int, ...] = ()) -> RangeR
 def _check_entry(
     index: int, kind: str, raw: bytes, keys: KeyHistory, result: RangeResult
 ) -> Logged | None:
-    """Check one entry; return a passport entry's previousEntry and restricted digests."""
+    """Check one entry; return a passport entry's previousEntry, restricted digests and
+    subject."""
     body = orjson.loads(raw)
     if type(body) is not dict or body.get("v") != 1 or body.get("kind") != kind:
         raise LedgerInconsistent("version or kind does not match its row")
-    # Whether orjson's sorted bytes are JCS for the whole entry, and so for every part of it
-    # the signature covers: told by the bytes when they are ASCII, else by one walk.
-    fast = fast_path_text_ok(raw) or fast_path_ok(body)
-    if (sorted_json(body) if fast else canonicalize(body)) != raw:
-        raise LedgerInconsistent("not in canonical (JCS) form")
     if kind in KEY_KINDS:
+        if canonicalize(body) != raw:
+            raise LedgerInconsistent("not in canonical (JCS) form")
         return None  # applied to the key history, in order, by the parent
     if kind not in PASSPORT_KINDS:
         raise LedgerInconsistent(f"unknown kind {kind!r}")
     credential = body["credential"]
+    if set(body) != {"credential", "kind", "v"} or type(credential) is not dict:
+        raise LedgerInconsistent("not a passport entry of this service")
+    # The signed bytes are cut from the stored entry itself (`signed_parts`); only when the
+    # text cannot take the fast canonical path is the credential serialised again.
+    parts = signed_parts(credential_of(raw, kind), credential) if fast_path_text_ok(raw) else None
+    if parts is None and canonicalize(body) != raw:
+        raise LedgerInconsistent("not in canonical (JCS) form")
     method = credential["proof"]["verificationMethod"]
     public = loaded_key(keys.key_for(method, index=index))
     if keys.controller_of(method) != credential.get("issuer"):
         raise SignatureInvalid("the key is not controlled by the issuer")
     try:
-        verify_credential(
-            credential, resolve_key=lambda _m: public, canonical=sorted_json if fast else None
-        )
+        verify_credential(credential, resolve_key=lambda _m: public, signed=parts)
     except PassportError as exc:
         raise SignatureInvalid(f"signature: {exc.detail}") from exc
     result.signatures += 1
     digests = {r["digestSRI"]: r["id"] for r in credential.get("relatedResource", [])}
-    return credential.get("previousEntry"), digests
+    subject = credential.get("credentialSubject", {}).get("id")
+    return credential.get("previousEntry"), digests, subject
 
 
 def _levels(leaves: list[bytes]) -> list[list[bytes]]:
