@@ -13,15 +13,19 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 
+from passport import create_app
 from passport.instance import initialise
+from passport.store import db
 from tests.helpers import (
     PG_ADMIN_URL,
     PG_REASON,
     Templates,
     admin_sql,
+    bearer,
     build_app,
     close_app,
     create_org,
+    example,
     require_postgres,
 )
 
@@ -90,3 +94,34 @@ def templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Templates]:
     made = Templates(tmp_path_factory.mktemp("templates"))
     yield made
     made.close()
+
+
+@pytest.fixture
+def fuzz_app(tmp_path: Path) -> Iterator[Flask]:
+    """An app on SQLite with one manufacturer passport, for schemathesis and hostile input.
+
+    `FUZZ_TOKEN` in its config is the manufacturer's token, `FUZZ_PASSPORT` the passport's id.
+    """
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'fuzz.db'}",
+            "DPP_KEYS_DIR": str(tmp_path / "keys"),
+            "DPP_KEY_PASSPHRASE": "fuzz",
+            "DPP_BASE_URL": "https://dpp.example.nl",
+        }
+    )
+    with app.app_context():
+        initialise(app)
+    app.config["FUZZ_TOKEN"] = create_org(app.test_cli_runner(), "maker", "manufacturer")
+    issued = app.test_client().post(
+        "/api/v1/passports", json=example("textile"), headers=bearer(app.config["FUZZ_TOKEN"])
+    )
+    # A bad token would answer every write a documented 401 and the fuzz run would pass.
+    assert issued.status_code == 201, issued.get_json()
+    app.config["FUZZ_PASSPORT"] = issued.get_json()["id"]
+    yield app
+    app.extensions["passport.publisher"].close()
+    app.extensions["passport.services"].sequencer.close()
+    with app.app_context():
+        db.engine().dispose()

@@ -20,7 +20,9 @@ class PassportIdConverter(BaseConverter):
     passport whose serial is `bundle`, and `…/21/X7QK2M9P/bundle` is its bundle.
     """
 
-    regex = r"[^/]+/[^/]+(?:/[^/]+/[^/]+)*"
+    # A Digital Link path starts with the GTIN's AI, 01: any other path is no passport (404),
+    # not a passport whose resource lacks the method asked for (405).
+    regex = r"01/[^/]+(?:/[^/]+/[^/]+)*"
     part_isolating = False
     weight = 150
 
