@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any, cast
 
 import orjson
@@ -46,28 +45,6 @@ def fast_path_ok(value: object) -> bool:
         elif not (kind is str or kind is bool or item is None):
             return False
     return True
-
-
-# In compact JSON a number starts the text or follows ':', ',' or '['. This matches one with a
-# fraction or an exponent (a float) or of 16 digits or more (perhaps beyond 2**53). The same
-# bytes inside a string match too; that only sends the text to the walk.
-_RISKY_NUMBER = re.compile(rb"(?:^|[:,\[])-?[0-9]+[.eE]|(?:^|[:,\[])-?[0-9]{16}")
-# UTF-8 lead bytes of U+E000 and above: the only characters whose order by code point (as
-# orjson sorts keys) differs from their order by UTF-16 code unit (as JCS sorts them).
-_LATE_PLANE = re.compile(rb"[\xee-\xff]")
-
-
-def fast_path_text_ok(raw: bytes) -> bool:
-    """Tell from compact JSON text, without parsing or walking it, whether `sorted_json` of its
-    parse equal to the text proves the text is JCS: no character at or above U+E000 (below
-    it, keys sort the same by code point and by UTF-16 unit) and no number that may be a
-    float or unsafe. False means unsure, not unsafe: take the reference path then.
-
-    A text that escapes a character orjson writes as it is (`\u00e9`, or `\ue000` in ASCII),
-    or holds whitespace, never equals `sorted_json` of its parse, so a caller comparing the
-    two refuses it whatever this says.
-    """
-    return (raw.isascii() or _LATE_PLANE.search(raw) is None) and _RISKY_NUMBER.search(raw) is None
 
 
 def refuse_floats(value: object, path: str = "$") -> None:

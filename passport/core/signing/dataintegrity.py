@@ -197,44 +197,43 @@ def verify_credential(
 def signed_parts(text: bytes, credential: Mapping[str, Any]) -> tuple[bytes, bytes] | None:
     """Cut what an `eddsa-jcs-2022` proof signs out of a credential's stored canonical text.
 
-    For `text` that may take the fast canonical path (`fast_path_text_ok`) and its parse
-    `credential`: check that `text` is the credential's RFC 8785 form, serialising each member
-    once, and return (the proof configuration, the document without its proof) as slices of
-    `text` itself. None when `text` is not that form or has no proof value: the caller then
-    takes the reference path, which says what is wrong.
+    For `text` and its parse `credential`, which `fast_path_ok` accepted: check that `text` is
+    the credential's RFC 8785 form (one serialisation), and return (the proof configuration,
+    the document without its proof) as cuts of `text` itself.
+    None when `text` is not that form, has no proof value, or the cut is ambiguous: the caller
+    then takes the reference path, which says what is wrong.
+
+    The cut is made where the proof member occurs, found by its bytes. They hold the proof
+    value, a signature over everything else in the text, so another occurrence could only lie
+    inside what that signature covers: ambiguous, refused here, and unforgeable anyway.
     """
     proof = credential.get("proof")
     if not isinstance(proof, dict) or not isinstance(proof.get("proofValue"), str):
         return None
-    document = _without(text, credential, "proof")
-    if document is None:
+    if sorted_json(credential) != text:
         return None
-    unsecured, (start, end) = document
-    configuration = _without(text[start:end], proof, "proofValue")
-    if configuration is None:
+    proof_text = sorted_json(proof)
+    unsecured = _cut(text, b'"proof":' + proof_text)
+    configuration = _cut(proof_text, b'"proofValue":' + sorted_json(proof["proofValue"]))
+    if unsecured is None or configuration is None:
         return None
-    return configuration[0], unsecured
+    return configuration, unsecured
 
 
-def _without(
-    text: bytes, members: Mapping[str, Any], name: str
-) -> tuple[bytes, tuple[int, int]] | None:
-    """If `text` is `sorted_json(members)`, return it without the member `name`, and where that
-    member's value lies in `text`; else None."""
-    pieces = [(key, sorted_json(key) + b":" + sorted_json(members[key])) for key in sorted(members)]
-    if b"{" + b",".join(piece for _key, piece in pieces) + b"}" != text:
+def _cut(text: bytes, member: bytes) -> bytes | None:
+    """Return the JSON object `text` without `member` (`"key":value`) and its comma, if the
+    member occurs exactly once and at the top level's member boundary; else None."""
+    if text.count(member) != 1:
         return None
-    at = 1
-    for key, piece in pieces:
-        if key == name:
-            end = at + len(piece)
-            before, after = text[:at], text[end:]
-            if after.startswith(b","):  # drop the comma after the member, or before the last
-                after = after[1:]
-            else:
-                before = before[:-1] if before.endswith(b",") else before
-            return before + after, (end - len(sorted_json(members[key])), end)
-        at += len(piece) + 1
+    start = text.index(member)
+    end = start + len(member)
+    before, after = text[start - 1 : start], text[end : end + 1]
+    if before == b"," and after in (b",", b"}"):
+        return text[: start - 1] + text[end:]  # a later member, or the last one
+    if before == b"{" and after == b",":
+        return text[:start] + text[end + 1 :]  # the first of several
+    if before == b"{" and after == b"}":
+        return b"{}"
     return None
 
 

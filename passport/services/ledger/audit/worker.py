@@ -22,7 +22,7 @@ from passport.core.log.keylog import KeyHistory
 from passport.core.log.kinds import KEY_KINDS, EntryKind, credential_of
 from passport.core.log.merkle import leaf_hash, node_hash
 from passport.core.log.tiles import HEIGHT, width_at
-from passport.core.signing.canonical import canonicalize, fast_path_text_ok
+from passport.core.signing.canonical import canonicalize, fast_path_ok
 from passport.core.signing.dataintegrity import signed_parts, verify_credential
 from passport.services.ledger.audit.served import (
     Failure,
@@ -152,9 +152,10 @@ def _check_entry(
     credential = body["credential"]
     if set(body) != {"credential", "kind", "v"} or type(credential) is not dict:
         raise LedgerInconsistent("not a passport entry of this service")
-    # The signed bytes are cut from the stored entry itself (`signed_parts`); only when the
-    # text cannot take the fast canonical path is the credential serialised again.
-    parts = signed_parts(credential_of(raw, kind), credential) if fast_path_text_ok(raw) else None
+    # One walk decides the fast canonical path; on it, the credential is serialised once to
+    # check its canonical form and the signed bytes are cut from the stored entry itself
+    # (`signed_parts`). Off it, the reference implementation checks and hashes.
+    parts = signed_parts(credential_of(raw, kind), credential) if fast_path_ok(body) else None
     if parts is None and canonicalize(body) != raw:
         raise LedgerInconsistent("not in canonical (JCS) form")
     method = credential["proof"]["verificationMethod"]
