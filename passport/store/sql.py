@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 from collections.abc import Sequence
 from typing import Any
@@ -10,6 +11,8 @@ from sqlalchemy import Connection, event
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import create_engine
+
+from passport.store import writer_lock
 
 # Prepared statements kept per connection (sqlite3's default is 128, psycopg's 100): the
 # service's statements with room to spare (proofs use one text per count of tiles they read,
@@ -47,8 +50,10 @@ def make_engine(url: str) -> Engine:
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         # pysqlite's own transaction handling defers BEGIN; issue it ourselves so that
-        # `BEGIN IMMEDIATE` can be requested where a writer must hold the lock up front.
-        event.listen(engine, "begin", _sqlite_begin)
+        # `BEGIN IMMEDIATE` can be requested where a writer must hold the lock up front, after
+        # the cross-process writer lock (`writer_lock`).
+        lock = writer_lock.install(engine, engine.url.database)
+        event.listen(engine, "begin", functools.partial(_sqlite_begin, lock))
     else:
         engine = create_engine(url, pool_pre_ping=True)
         event.listen(engine, "connect", _psycopg_prepared)
@@ -185,6 +190,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _sqlite_begin(connection: Connection) -> None:
+def _sqlite_begin(lock: str | None, connection: Connection) -> None:
     mode = connection.get_execution_options().get("sqlite_begin", "")
+    if mode == "IMMEDIATE" and lock is not None:
+        writer_lock.acquire(connection, lock)
     _on_driver(connection, f"BEGIN {mode}".strip())  # every transaction: skip SQLAlchemy's ~20 µs
