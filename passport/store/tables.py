@@ -145,7 +145,8 @@ class RestrictedCredentialRow(SQLModel, table=True):
     passport_id: str = Field(primary_key=True, max_length=200)
     sequence: int = Field(primary_key=True)
     tier: str = Field(primary_key=True, max_length=20)
-    credential: str = Field(sa_column=Column(Text, nullable=False))
+    # The credential's JCS bytes, packed (`passport.store.packing`).
+    packed: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
 class LedgerEntryRow(SQLModel, table=True):

@@ -106,13 +106,11 @@ def test_the_did_resolves_to_the_organisations_document(
     assert did_web(base_url + "/", slug) == did
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="did_web percent-encodes path segments that the base URL already encodes "
-    "(a%20b becomes a%2520b), so the DID resolves to another URL than the service's",
-)
-def test_an_encoded_path_segment_is_kept_as_it_is() -> None:
-    base_url = "https://dpp.example.org/a%20b"
+@pytest.mark.parametrize("path", ["/a%20b", "/caf%C3%A9/x"])
+def test_an_encoded_path_segment_is_kept_as_it_is(path: str) -> None:
+    """The DID resolves to the service's own URL: escapes in the base URL are not escaped
+    again (a%20b must not become a%2520b)."""
+    base_url = "https://dpp.example.org" + path
     assert did_url(did_web(base_url, "acme")) == f"{base_url}/orgs/acme/did.json"
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import text
 from sqlmodel import SQLModel
 
 from passport.store import db
+from passport.store.packing import pack, unpack
 from tests.helpers import (
     Templates,
     bearer,
@@ -117,22 +118,32 @@ def _change_restricted(app: Flask) -> None:
         pid, seq = conn.execute(
             text("SELECT passport_id, sequence FROM history_entry WHERE ledger_index = 7")
         ).one()
-        restricted = conn.execute(
+        tier, packed = conn.execute(
             text(
-                "SELECT tier, credential FROM restricted_credential"
+                "SELECT tier, packed FROM restricted_credential"
                 " WHERE passport_id = :p AND sequence = :s"
             ),
             {"p": pid, "s": seq},
         ).first()
-    tier, body = restricted
+    changed = unpack(bytes(packed)).replace(b'"salt":"', b'"salt":"A', 1)
     sql(
         app,
-        "UPDATE restricted_credential SET credential = :c"
+        "UPDATE restricted_credential SET packed = :c"
         " WHERE passport_id = :p AND sequence = :s AND tier = :t",
-        c=body.replace('"salt":"', '"salt":"A', 1),
+        c=pack(changed),
         p=pid,
         s=seq,
         t=tier,
+    )
+
+
+@tamper("restricted credential packing", "entry 7")
+def _damage_packing(app: Flask) -> None:
+    sql(
+        app,
+        "UPDATE restricted_credential SET packed = :c WHERE passport_id ="
+        " (SELECT passport_id FROM history_entry WHERE ledger_index = 7) AND tier = 'authority'",
+        c=b"\x01not deflate",
     )
 
 

@@ -62,7 +62,8 @@ def test_0003_keeps_every_credential_through_a_downgrade_and_back(
     assert issued.status_code == 201, issued.get_json()
     passport_id = issued.get_json()["id"]
     correct(client, token, passport_id)
-    before = client.get(f"/api/v1/passports/{passport_id}").get_data()
+    before = client.get(f"/api/v1/passports/{passport_id}", headers=bearer(token)).get_data()
+    assert set(json.loads(before)["restricted"]) == {"legitimate_interest", "authority"}
     cfg = alembic_config()
     with app.app_context():
         with db.engine().begin() as conn:
@@ -75,6 +76,9 @@ def test_0003_keeps_every_credential_through_a_downgrade_and_back(
                     " JOIN ledger_entry e ON e.idx = h.ledger_index ORDER BY h.sequence"
                 )
             ).all()
+            restricted = conn.execute(
+                text("SELECT tier, credential FROM restricted_credential WHERE sequence = 2")
+            ).all()
         with db.engine().begin() as conn:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
@@ -82,7 +86,10 @@ def test_0003_keeps_every_credential_through_a_downgrade_and_back(
     for credential, kind, entry in kept:
         assert credential.encode() == credential_of(bytes(entry), kind)
     assert json.loads(before)["credential"] == json.loads(kept[-1][0])
-    assert client.get(f"/api/v1/passports/{passport_id}").get_data() == before
+    assert {tier: json.loads(text) for tier, text in restricted} == json.loads(before)["restricted"]
+    assert (
+        client.get(f"/api/v1/passports/{passport_id}", headers=bearer(token)).get_data() == before
+    )
     assert run_audit(runner).exit_code == 0
 
 

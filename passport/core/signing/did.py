@@ -39,6 +39,10 @@ class PrefixService:
     resolver: str  # the base URL its passports' Digital Link URIs resolve at
 
 
+# RFC 3986 pchar without ':', and '%' so that existing escapes are kept.
+_PATH_SAFE = "!$&'()*+,;=@%-._~"
+
+
 def did_web(base_url: str, slug: str) -> str:
     """Return `did:web:{host}[%3A{port}][:{path}]:orgs:{slug}` for the service at `base_url`."""
     parts = urlsplit(base_url)
@@ -46,7 +50,10 @@ def did_web(base_url: str, slug: str) -> str:
         raise InvalidInput("base URL has no host", errors={"DPP_BASE_URL": ["needs a host"]})
     host = parts.hostname if parts.port is None else f"{parts.hostname}:{parts.port}"
     segments = [quote(host, safe="")]
-    segments += [quote(s, safe="") for s in parts.path.split("/") if s]
+    # Path segments of a URL are percent-encoded already: kept as they are (a%20b stays
+    # a%20b), with only ':' (which separates them in the DID) and characters a path may not
+    # hold encoded.
+    segments += [quote(s, safe=_PATH_SAFE) for s in parts.path.split("/") if s]
     segments += ["orgs", slug]
     return "did:web:" + ":".join(segments)
 

@@ -17,6 +17,7 @@ from passport.services.context import ServiceContext
 from passport.services.ledger.nodes import StoredNodes
 from passport.services.ledger.publisher import Publisher
 from passport.services.passports.read import load_passport
+from passport.store.packing import unpack
 from passport.store.tables import HistoryEntryRow, LedgerEntryRow, RestrictedCredentialRow
 
 
@@ -56,7 +57,7 @@ def build_bundle(
         {
             "index": by_sequence[r.sequence],
             "tier": r.tier,
-            "credential": orjson.loads(r.credential),
+            "credential": orjson.loads(unpack(r.packed)),
         }
         for r in sess.exec(
             select(RestrictedCredentialRow)

@@ -14,6 +14,7 @@ from passport.core.log.merkle import leaf_hash
 from passport.core.product.credentials import SignedVersion
 from passport.services.ledger.log import NewEntry, append
 from passport.services.passports.views import PassportView
+from passport.store.packing import pack
 from passport.store.tables import HistoryEntryRow, RestrictedCredentialRow, table_of
 
 
@@ -56,7 +57,7 @@ def record_versions(
                 "passport_id": view.id,
                 "sequence": view.sequence,
                 "tier": tier.value,
-                "credential": jcs.decode(),
+                "packed": pack(jcs),
             }
             for tier, jcs in version.restricted_jcs.items()
         ]

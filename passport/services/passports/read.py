@@ -20,6 +20,7 @@ from passport.services.orgs.organisations import signer_for
 from passport.services.passports.history import record_versions
 from passport.services.passports.idempotency import Remember
 from passport.services.passports.views import PassportView, StoredView, view_of
+from passport.store.packing import unpack
 from passport.store.sql import driver_query, stored_bytes
 from passport.store.tables import HistoryEntryRow, LedgerEntryRow, PassportRow
 
@@ -85,7 +86,7 @@ def passport_paths(sess: Session, org_id: int, *, limit: int = 20) -> list[str]:
 # in one statement through the driver: a read is this and nothing else.
 _CURRENT = (
     "SELECT p.org_id, p.category, p.granularity, h.sequence, h.version, h.ledger_index,"
-    " h.kind, e.entry, r.tier, r.credential FROM passport p"
+    " h.kind, e.entry, r.tier, r.packed FROM passport p"
     " JOIN history_entry h ON h.passport_id = p.id AND h.sequence = ("
     "SELECT MAX(sequence) FROM history_entry WHERE passport_id = p.id AND version IS NOT NULL)"
     " JOIN ledger_entry e ON e.idx = h.ledger_index"
@@ -113,7 +114,9 @@ def get_passport(
         sequence=sequence,
         credential=credential_of(stored_bytes(entry), kind),
         restricted={
-            Tier(tier): text for *_, tier, text in rows if tier is not None and Tier(tier) in tiers
+            Tier(tier): unpack(stored_bytes(packed))
+            for *_, tier, packed in rows
+            if tier is not None and Tier(tier) in tiers
         },
         ledger_index=index,
     )

@@ -37,7 +37,7 @@ class StoredView:
     version: int
     sequence: int
     credential: bytes
-    restricted: dict[Tier, str]
+    restricted: dict[Tier, bytes]
     ledger_index: int
 
 

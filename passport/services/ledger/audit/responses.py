@@ -22,6 +22,7 @@ from passport.core.log.note import open_checkpoint
 from passport.core.product.gs1 import parse_path
 from passport.services.ledger.audit.tree import AuditFailed
 from passport.services.ledger.logkey import LogKey
+from passport.store.packing import unpack
 from passport.store.sql import stored_bytes
 
 PAGE = 500  # kept responses read per query, and passports looked up per query
@@ -36,7 +37,7 @@ _VERSIONS = text(
     " WHERE h.passport_id IN :ids AND h.version IS NOT NULL"
 ).bindparams(bindparam("ids", expanding=True))
 _RESTRICTED = text(
-    "SELECT h.passport_id, h.version, r.tier, r.credential FROM restricted_credential r"
+    "SELECT h.passport_id, h.version, r.tier, r.packed FROM restricted_credential r"
     " JOIN history_entry h ON h.passport_id = r.passport_id AND h.sequence = r.sequence"
     " WHERE h.passport_id IN :ids AND h.version IS NOT NULL"
 ).bindparams(bindparam("ids", expanding=True))
@@ -79,8 +80,9 @@ def _check(sess: Session, named: list[Named], base_url: str, key: LogKey) -> Non
     ids = sorted({item["id"] for _who, item in named})
     versions = {(row[0], row[1]): row for row in sess.execute(_VERSIONS, {"ids": ids})}
     restricted: dict[tuple[str, int], dict[str, Any]] = {}
-    for passport_id, version, tier, credential in sess.execute(_RESTRICTED, {"ids": ids}):
-        restricted.setdefault((passport_id, version), {})[tier] = json.loads(credential)
+    for passport_id, version, tier, packed in sess.execute(_RESTRICTED, {"ids": ids}):
+        credential = json.loads(unpack(stored_bytes(packed)))
+        restricted.setdefault((passport_id, version), {})[tier] = credential
     for who, item in named:
         version_id = (item["id"], item["version"])
         if version_id not in versions:

@@ -19,7 +19,8 @@ from passport.core.errors import PassportError
 from passport.core.log.keylog import KeyHistory
 from passport.core.product.credentials import digest_sri
 from passport.core.signing.dataintegrity import verify_credential
-from passport.store.sql import driver_query
+from passport.store.packing import unpack
+from passport.store.sql import driver_query, stored_bytes
 
 Failure = tuple[int, str]  # (the first bad entry's index, what is wrong)
 # A version's previousEntry, its restricted digests, and the subject (Digital Link URI) it is about.
@@ -90,12 +91,8 @@ def check_history(
     return min(failures) if failures else None
 
 
-AS_BYTES = {
-    "sqlite": "CAST(r.credential AS BLOB)",
-    "postgresql": "convert_to(r.credential, 'UTF8')",
-}
 _RESTRICTED_SQL = (
-    "SELECT h.ledger_index, {credential} FROM restricted_credential r"
+    "SELECT h.ledger_index, r.packed FROM restricted_credential r"
     " JOIN history_entry h ON h.passport_id = r.passport_id AND h.sequence = r.sequence"
     " WHERE h.ledger_index >= ? AND h.ledger_index < ?"
 )
@@ -115,16 +112,15 @@ def check_restricted(
     verified: that authenticates the restricted bytes. Given `signature_keys`
     (`--restricted-signatures`), their own signatures are checked too.
     """
-    rows = driver_query(
-        conn,
-        _RESTRICTED_SQL.format(credential=AS_BYTES[conn.dialect.name]),
-        (start, end),
-    )
     bound: dict[int, set[str]] = {}
     failures = []
     count = 0
-    for index, credential in rows:
-        raw = bytes(credential)  # the UTF-8 bytes, as the database holds them
+    for index, packed in driver_query(conn, _RESTRICTED_SQL, (start, end)):
+        try:
+            raw = unpack(stored_bytes(packed))  # the credential's bytes, as they were signed
+        except PassportError as exc:
+            failures.append((index, f"restricted credential: {exc.detail}"))
+            continue
         digest = digest_sri(raw)
         digests = logged[index][1] if index in logged else {}
         if digest not in digests:

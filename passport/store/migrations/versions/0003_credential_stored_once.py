@@ -1,13 +1,15 @@
-"""Each public credential stored once: inside its ledger entry, not beside it again.
+"""Each public credential stored once, inside its ledger entry; restricted ones packed.
 
 - `history_entry.credential` is dropped. It was the exact JCS text inside the entry at
   `ledger_index`; reads and bundles now take it from there (`core.log.kinds.credential_of`).
   On SQLite the table is rebuilt without the column; PostgreSQL reclaims the space at its
   next `VACUUM FULL` of the table.
+- `restricted_credential.credential` (JCS text) becomes `packed` (bytes): the same JCS packed
+  by `passport.store.packing` (deflate with a fixed dictionary, about 40% of the text).
 - `ix_passport_gtin` is dropped: `uq_passport_gtin_serial` starts with the GTIN and serves
   every look-up by GTIN.
 
-Downgrading puts the column back, filled from the ledger entries.
+Downgrading puts the columns back, filled from the ledger entries and by unpacking.
 
 Revision ID: 0003
 Revises: 0002
@@ -20,6 +22,9 @@ from collections.abc import Callable
 import sqlalchemy as sa
 from alembic import op
 from alembic.operations import BatchOperations
+
+from passport.store.packing import pack, unpack
+from passport.store.sql import stored_bytes
 
 revision = "0003"
 down_revision = "0002"
@@ -47,15 +52,55 @@ def _rebuild_history_entry(change: Callable[[BatchOperations], None]) -> None:
         op.execute("DROP TABLE restricted_waiting")
 
 
+def _repack(source: str, target: str, convert: Callable[[object], object]) -> None:
+    """Fill `restricted_credential.target` from `source` through `convert`, row by row."""
+    conn = op.get_bind()
+    table = sa.table(
+        "restricted_credential",
+        sa.column("passport_id"),
+        sa.column("sequence"),
+        sa.column("tier"),
+        sa.column(source),
+        sa.column(target),
+    )
+    rows = conn.execute(
+        sa.select(table.c.passport_id, table.c.sequence, table.c.tier, table.c[source])
+    ).all()
+    for passport_id, sequence, tier, value in rows:
+        conn.execute(
+            table.update()
+            .where(
+                table.c.passport_id == passport_id,
+                table.c.sequence == sequence,
+                table.c.tier == tier,
+            )
+            .values({target: convert(value)})
+        )
+
+
 def upgrade() -> None:
-    """Drop the second copy of each public credential and the redundant GTIN index."""
+    """Drop the second copy of each public credential and the redundant GTIN index; pack the
+    restricted credentials."""
     _rebuild_history_entry(lambda batch_op: batch_op.drop_column("credential"))
+    with op.batch_alter_table("restricted_credential", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("packed", sa.LargeBinary(), nullable=True))
+    _repack("credential", "packed", lambda text: pack(str(text).encode()))
+    with op.batch_alter_table("restricted_credential", schema=None) as batch_op:
+        batch_op.drop_column("credential")
+        batch_op.alter_column("packed", existing_type=sa.LargeBinary(), nullable=False)
     with op.batch_alter_table("passport", schema=None) as batch_op:
         batch_op.drop_index("ix_passport_gtin")
 
 
 def downgrade() -> None:
-    """Restore the index and the column, each credential cut from its ledger entry."""
+    """Restore the index and the columns, each credential cut from its ledger entry or
+    unpacked."""
+    with op.batch_alter_table("restricted_credential", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("credential", sa.Text(), nullable=True))
+    _repack("packed", "credential", lambda value: unpack(stored_bytes(value)).decode())
+    with op.batch_alter_table("restricted_credential", schema=None) as batch_op:
+        batch_op.drop_column("packed")
+        batch_op.alter_column("credential", existing_type=sa.Text(), nullable=False)
     with op.batch_alter_table("passport", schema=None) as batch_op:
         batch_op.create_index("ix_passport_gtin", ["gtin"], unique=False)
     with op.batch_alter_table("history_entry", schema=None) as batch_op:
