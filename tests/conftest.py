@@ -17,6 +17,7 @@ from passport import create_app
 from passport.instance import initialise
 from passport.store import db
 from tests.helpers import (
+    ALL_DATABASES,
     PG_ADMIN_URL,
     PG_REASON,
     Templates,
@@ -41,6 +42,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'test.db'}"
         return
+    if not ALL_DATABASES and request.path.is_relative_to(Path(__file__).parent / "api"):
+        pytest.skip("API tests run on PostgreSQL with CI=true or DPP_TEST_ALL_DATABASES=1")
     require_postgres()
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin_sql(f"CREATE SCHEMA {schema}")

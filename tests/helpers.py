@@ -27,6 +27,10 @@ PG_ADMIN_URL = os.environ.get(
     "DPP_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test"
 ).replace("postgresql://", "postgresql+psycopg://", 1)
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+# The API tests check HTTP behaviour, which the database does not change: outside CI they run
+# on SQLite only (the tests of the ledger, concurrency, crashes, audit and migrations under
+# tests/services run on PostgreSQL everywhere it is reachable). CI, or this variable, runs all.
+ALL_DATABASES = IN_CI or os.environ.get("DPP_TEST_ALL_DATABASES", "") not in ("", "0")
 PASSPHRASE = "test-passphrase"
 BASE_URL = "https://dpp.example.nl"
 

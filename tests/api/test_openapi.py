@@ -82,8 +82,10 @@ def test_api_statefully_never_fails_or_breaks_its_schema(fuzz_app: Flask) -> Non
             linked = (case.path_parameters or {}).get("passport_id", "")
             if linked.startswith("01%2F"):
                 case.path_parameters["passport_id"] = unquote(linked)
-            drawn = json.dumps(case.body, sort_keys=True, default=str)
-            if case.operation.path == "/api/v1/passports" and len(drawn) % 2 == 0:
+            # Decided by the drawn body alone (a replay must decide the same way): half of the
+            # object bodies, by their number of members.
+            drawn = case.body if isinstance(case.body, dict) else None
+            if case.operation.path == "/api/v1/passports" and drawn and len(drawn) % 2 == 0:
                 category = ("textile", "mattress")[len(drawn) % 4 // 2]
                 serial = uuid.uuid4().hex[:20].upper()  # fresh: each of these is issued
                 case.body = {**example(category), "serial": serial}
