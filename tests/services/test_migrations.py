@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import Flask
@@ -18,6 +20,14 @@ from passport.core.log.kinds import credential_of
 from passport.store import db
 from passport.store.migrate import alembic_config, upgrade
 from tests.helpers import bearer, correct, create_org, example, run_audit
+
+
+def _migrate(app: Flask, step: Callable[[Config, str], None], revision: str) -> None:
+    """Run an Alembic `command.upgrade` or `command.downgrade` on the app's database."""
+    cfg = alembic_config()
+    with app.app_context(), db.engine().begin() as conn:
+        cfg.attributes["connection"] = conn
+        step(cfg, revision)
 
 
 def test_revisions_form_one_chain() -> None:
@@ -35,18 +45,12 @@ def test_0002_marks_keys_revoked_before_the_upgrade(app: Flask, runner: FlaskCli
     old = runner.invoke(args=["key", "list", "maker"]).stdout.splitlines()[1].split()[0]
     assert runner.invoke(args=["key", "rotate", "maker"]).exit_code == 0
     assert runner.invoke(args=["key", "revoke", "maker", old]).exit_code == 0
-    cfg = alembic_config()
-    with app.app_context():
-        with db.engine().begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.downgrade(cfg, "0001")
-        with db.engine().begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
-        with db.engine().connect() as conn:
-            revoked = conn.execute(
-                text("SELECT revoked_at FROM org_key WHERE key_id = :k"), {"k": old}
-            ).scalar()
+    _migrate(app, command.downgrade, "0001")
+    _migrate(app, command.upgrade, "head")
+    with app.app_context(), db.engine().connect() as conn:
+        revoked = conn.execute(
+            text("SELECT revoked_at FROM org_key WHERE key_id = :k"), {"k": old}
+        ).scalar()
     assert revoked is not None
     listed = runner.invoke(args=["key", "list", "maker"]).stdout
     assert f"{old}  revoked " in listed
@@ -64,24 +68,18 @@ def test_0003_keeps_every_credential_through_a_downgrade_and_back(
     correct(client, token, passport_id)
     before = client.get(f"/api/v1/passports/{passport_id}", headers=bearer(token)).get_data()
     assert set(json.loads(before)["restricted"]) == {"legitimate_interest", "authority"}
-    cfg = alembic_config()
-    with app.app_context():
-        with db.engine().begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.downgrade(cfg, "0002")
-        with db.engine().connect() as conn:
-            kept = conn.execute(
-                text(
-                    "SELECT h.credential, h.kind, e.entry FROM history_entry h"
-                    " JOIN ledger_entry e ON e.idx = h.ledger_index ORDER BY h.sequence"
-                )
-            ).all()
-            restricted = conn.execute(
-                text("SELECT tier, credential FROM restricted_credential WHERE sequence = 2")
-            ).all()
-        with db.engine().begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+    _migrate(app, command.downgrade, "0002")
+    with app.app_context(), db.engine().connect() as conn:
+        kept = conn.execute(
+            text(
+                "SELECT h.credential, h.kind, e.entry FROM history_entry h"
+                " JOIN ledger_entry e ON e.idx = h.ledger_index ORDER BY h.sequence"
+            )
+        ).all()
+        restricted = conn.execute(
+            text("SELECT tier, credential FROM restricted_credential WHERE sequence = 2")
+        ).all()
+    _migrate(app, command.upgrade, "head")
     assert len(kept) == 2
     for credential, kind, entry in kept:
         assert credential.encode() == credential_of(bytes(entry), kind)
@@ -102,19 +100,13 @@ def test_migrated_schema_matches_the_tables(app: Flask) -> None:
 
 
 def test_downgrade_drops_everything_and_upgrade_restores_it(app: Flask) -> None:
-    cfg = alembic_config()
-    with app.app_context():
-        with db.engine().begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.downgrade(cfg, "base")
-        with db.engine().connect() as conn:
-            left = set(inspect(conn).get_table_names()) - {"alembic_version"}
-        assert left == set()
-        with db.engine().begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
-        with db.engine().connect() as conn:
-            assert set(inspect(conn).get_table_names()) >= set(SQLModel.metadata.tables)
+    _migrate(app, command.downgrade, "base")
+    with app.app_context(), db.engine().connect() as conn:
+        left = set(inspect(conn).get_table_names()) - {"alembic_version"}
+    assert left == set()
+    _migrate(app, command.upgrade, "head")
+    with app.app_context(), db.engine().connect() as conn:
+        assert set(inspect(conn).get_table_names()) >= set(SQLModel.metadata.tables)
 
 
 def test_a_development_database_is_refused_with_a_clear_message(app: Flask) -> None:
