@@ -62,7 +62,7 @@ def test_signing_reproduces_the_signed_vector(vectors: Path) -> None:
         private_key=_private_key(vectors),
         verification_method=proof["verificationMethod"],
         created=datetime.fromisoformat(proof["created"]),
-    )
+    ).credential
     assert signed["proof"]["proofValue"] == proof["proofValue"] == _text(vectors, "sigBTC58JCS.txt")
     assert signed == expected
     # Same keys in the same order, so even the pretty-printed file comes out identical.

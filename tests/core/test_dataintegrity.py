@@ -58,7 +58,9 @@ def resolve(method: str) -> bytes:
 
 
 def sign(document: dict[str, Any]) -> dict[str, Any]:
-    return sign_credential(document, private_key=KEY, verification_method=METHOD, created=AT)
+    return sign_credential(
+        document, private_key=KEY, verification_method=METHOD, created=AT
+    ).credential
 
 
 json_leaves = (
@@ -145,7 +147,9 @@ def test_naive_datetime_is_refused() -> None:
 
 def test_created_is_written_in_utc() -> None:
     at = datetime(2025, 3, 1, 14, 30, 5, 999, tzinfo=timezone(timedelta(hours=2)))
-    signed = sign_credential(DOCUMENT, private_key=KEY, verification_method=METHOD, created=at)
+    signed = sign_credential(
+        DOCUMENT, private_key=KEY, verification_method=METHOD, created=at
+    ).credential
     assert signed["proof"]["created"] == "2025-03-01T12:30:05Z"
 
 

@@ -166,7 +166,7 @@ def test_a_credential_signed_by_a_retired_key_verifies_through_the_document() ->
         private_key=Ed25519PrivateKey.from_private_bytes(bytes(32)),
         verification_method=method,
         created=AT,
-    )
+    ).credential
     verified = verify_credential(signed, resolve_key=lambda m: decode_multikey(by_id[m]))
     assert verified.verification_method == method
 

@@ -18,7 +18,7 @@ from passport.core.signing.canonical import canonicalize
 from passport.core.signing.dataintegrity import (
     SignedCredential,
     format_created,
-    sign_credential_jcs,
+    sign_credential,
 )
 
 VC_CONTEXT = "https://www.w3.org/ns/credentials/v2"
@@ -146,7 +146,7 @@ def _public_document(
 
 
 def _signed(document: Mapping[str, Any], signer: Signer, at: datetime) -> SignedCredential:
-    return sign_credential_jcs(
+    return sign_credential(
         document,
         private_key=signer.private_key,
         verification_method=signer.verification_method,

@@ -93,24 +93,6 @@ def sign_credential(
     verification_method: str,
     created: datetime,
     proof_purpose: str = ASSERTION_METHOD,
-) -> dict[str, Any]:
-    """Return a new dict: `document` with an `eddsa-jcs-2022` Data Integrity proof added."""
-    return sign_credential_jcs(
-        document,
-        private_key=private_key,
-        verification_method=verification_method,
-        created=created,
-        proof_purpose=proof_purpose,
-    ).credential
-
-
-def sign_credential_jcs(
-    document: Mapping[str, Any],
-    *,
-    private_key: Ed25519PrivateKey,
-    verification_method: str,
-    created: datetime,
-    proof_purpose: str = ASSERTION_METHOD,
 ) -> SignedCredential:
     """Sign `document` with an `eddsa-jcs-2022` proof; return it and its canonical bytes.
 
