@@ -11,7 +11,7 @@ from flask import Flask
 from passport import api, cli, config
 from passport.core.product.rules import ProductRules
 from passport.instance import normalise_base_url, resolve_base_url
-from passport.services.context import ServiceContext, load_schemas
+from passport.services.context import ServiceContext, load_event_rules, load_schemas
 from passport.services.ledger.publisher import Publisher
 from passport.services.ledger.sequencer import Sequencer
 from passport.store import db
@@ -38,6 +38,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["passport.services"] = ServiceContext(
         keys=KeyStore(Path(app.config["DPP_KEYS_DIR"]), passphrase),
         rules=ProductRules.from_schemas(schemas),
+        events=load_event_rules(),
         schemas=schemas,
         base_url=app.config["DPP_BASE_URL"],
         sequencer=Sequencer(db.engine_of(app)),

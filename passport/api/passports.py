@@ -76,7 +76,7 @@ def publisher() -> Publisher:
     return found
 
 
-def _write(caller: Caller) -> writes.Write:
+def write_of(caller: Caller) -> writes.Write:
     """Describe the request's write: the caller, the time, its Idempotency-Key if any."""
     key = request.headers.get("Idempotency-Key")
     idem = None
@@ -118,7 +118,9 @@ class Passports(MethodView):
     def post(self, args: dict[str, Any], data: dict[str, Any]) -> Response:
         """Issue a passport and return its signed credentials (manufacturers)."""
         wait = args.get("wait") == "checkpoint"
-        return _answer(writes.issue_one(_write(required_caller()), data, wait=wait, response=_one))
+        return _answer(
+            writes.issue_one(write_of(required_caller()), data, wait=wait, response=_one)
+        )
 
 
 @blp.route("/passports:bulk")
@@ -133,7 +135,7 @@ class BulkPassports(MethodView):
         caller = required_caller()
         request.get_data()  # keep the raw body: the Idempotency-Key's digest covers it
         rows = read_bulk_rows(request, ctx())
-        return _answer(writes.issue_many(_write(caller), rows, response=_many))
+        return _answer(writes.issue_many(write_of(caller), rows, response=_many))
 
 
 @blp.route("/passports/<passport_id:passport_id>")
@@ -172,7 +174,7 @@ class PassportVersions(MethodView):
     def post(self, args: dict[str, Any], data: dict[str, Any], passport_id: str) -> Response:
         """Issue a new version superseding the current one (the issuing manufacturer only)."""
         wait = args.get("wait") == "checkpoint"
-        write = _write(required_caller())
+        write = write_of(required_caller())
         written = writes.correct(write, passport_id, data["product"], wait=wait, response=_one)
         return _answer(written)
 

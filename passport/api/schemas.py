@@ -122,3 +122,43 @@ class BundleOut(ma.Schema):
     entries = ma.fields.List(ma.fields.Nested(BundleEntryOut))
     restricted = ma.fields.List(ma.fields.Nested(BundleRestrictedOut))
     did_documents = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Dict())
+
+
+class EventOut(ma.Schema):
+    """A recorded lifecycle event with its signed credentials."""
+
+    passport = ma.fields.String(metadata={"description": "the passport's Digital Link path"})
+    uri = ma.fields.String(metadata={"description": "the passport's Digital Link URI"})
+    sequence = ma.fields.Integer(metadata={"description": "its number in the history"})
+    kind = ma.fields.String()
+    status = ma.fields.String(metadata={"description": "active, superseded or end-of-life"})
+    credential = ma.fields.Dict(metadata={"description": "the signed public credential"})
+    restricted = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Dict())
+    ledger_index = ma.fields.Integer()
+    inclusion = ma.fields.Nested(CoveredOut, metadata={"description": "with ?wait=checkpoint"})
+
+
+class HistoryEntryOut(ma.Schema):
+    """A version or event of a passport's history, as the caller may read it."""
+
+    sequence = ma.fields.Integer()
+    kind = ma.fields.String(
+        metadata={
+            "description": "its ledger entry kind: passport:issued, "
+            "passport:corrected or event:{kind}"
+        }
+    )
+    version = ma.fields.Integer(allow_none=True, metadata={"description": "null for an event"})
+    ledger_index = ma.fields.Integer()
+    credential = ma.fields.Dict()
+    restricted = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Dict())
+
+
+class HistoryOut(ma.Schema):
+    """A passport's events (`events`) or whole history (`entries`), oldest first."""
+
+    passport = ma.fields.String()
+    uri = ma.fields.String()
+    status = ma.fields.String()
+    events = ma.fields.List(ma.fields.Nested(HistoryEntryOut))
+    entries = ma.fields.List(ma.fields.Nested(HistoryEntryOut))

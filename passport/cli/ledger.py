@@ -71,7 +71,7 @@ def audit_command(workers: int | None, restricted_signatures: bool) -> None:
 @click.option("--log-key", required=True, help="The log's verifier key, pinned out of band")
 def verify_command(bundle: Path, log_key: str) -> None:
     """Verify an offline bundle: no database, no network; name the first step that fails."""
-    from passport.core.product.bundle import BundleInvalid, verify_bundle_bytes
+    from passport.core.lifecycle.bundle import BundleInvalid, verify_bundle_bytes
 
     try:
         history = verify_bundle_bytes(bundle.read_bytes(), log_key=log_key)
@@ -79,7 +79,8 @@ def verify_command(bundle: Path, log_key: str) -> None:
         click.echo(f"NOT VERIFIED at step {exc.detail}", err=True)
         sys.exit(1)
     click.echo(
-        f"verified: {history.passport}: {len(history.versions)} version(s) in a checkpoint of "
-        f"size {history.tree_size}; restricted tiers checked: "
+        f"verified: {history.passport}: {len(history.versions)} version(s) and "
+        f"{len(history.events)} event(s) in a checkpoint of size {history.tree_size}, "
+        f"{history.state.describe()}; restricted tiers checked: "
         f"{', '.join(sorted(history.restricted_tiers)) or 'none'}"
     )

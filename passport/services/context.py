@@ -8,6 +8,7 @@ from importlib.resources import files
 from importlib.resources.abc import Traversable
 from typing import Any
 
+from passport.core.lifecycle.rules import event_rules
 from passport.core.product.rules import CATEGORIES, ProductRules
 from passport.services.ledger.sequencer import Sequencer
 from passport.store.keystore import KeyStore
@@ -19,18 +20,32 @@ SCHEMAS_DIR: Traversable = files("passport.schemas")
 
 def load_schemas(directory: Traversable = SCHEMAS_DIR) -> dict[str, dict[str, Any]]:
     """Read the product JSON Schemas, one per category."""
-    return {
-        name: json.loads((directory / f"{name}.schema.json").read_text(encoding="utf-8"))
-        for name in CATEGORIES
+    return {name: _read(directory / f"{name}.schema.json") for name in CATEGORIES}
+
+
+def load_event_rules(directory: Traversable = SCHEMAS_DIR) -> ProductRules:
+    """Build the event rules from `events/{kind}.schema.json` and `events/common.schema.json`."""
+    folder = directory / "events"
+    schemas = {
+        entry.name.removesuffix(".schema.json"): _read(entry)
+        for entry in sorted(folder.iterdir(), key=lambda e: e.name)
+        if entry.name.endswith(".schema.json") and entry.name != "common.schema.json"
     }
+    return event_rules(schemas, _read(folder / "common.schema.json"))
+
+
+def _read(entry: Traversable) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(entry.read_text(encoding="utf-8"))
+    return loaded
 
 
 @dataclass(frozen=True, slots=True)
 class ServiceContext:
-    """Keys, product rules and the public base URL, shared by every request of one app."""
+    """Keys, product and event rules and the public base URL, shared by every request of one app."""
 
     keys: KeyStore
     rules: ProductRules
+    events: ProductRules
     schemas: dict[str, dict[str, Any]]
     base_url: str
     sequencer: Sequencer

@@ -111,10 +111,15 @@ class PassportRow(SQLModel, table=True):
     category: str = Field(max_length=20)
     org_id: int = Field(foreign_key="organisation.id", index=True)
     created_at: datetime = Field(sa_column=_when())
+    # active, superseded or end-of-life (`passport.core.lifecycle.states`), set with the event.
+    status: str = Field(
+        default="active", max_length=20, sa_column_kwargs={"server_default": "active"}
+    )
 
 
 class HistoryEntryRow(SQLModel, table=True):
-    """One signed public credential in a passport's history (a version, later an event).
+    """One signed public credential in a passport's history: a version (`version` set) or a
+    lifecycle event (`kind` `event:…`, no version).
 
     The credential itself is stored once, inside its ledger entry (`ledger_index`), and
     served from there (`passport.core.log.kinds.credential_of`).

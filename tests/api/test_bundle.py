@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from passport.cli.ledger import verify_command
-from passport.core.product.bundle import BundleInvalid, verify_bundle, verify_bundle_bytes
+from passport.core.lifecycle.bundle import BundleInvalid, verify_bundle, verify_bundle_bytes
 from tests.helpers import bearer, example
 
 
@@ -81,7 +81,7 @@ def test_dropping_a_version_breaks_the_chain(bundled: dict[str, Any]) -> None:
     bundle["restricted"] = [r for r in bundle["restricted"] if r["index"] != first_version["index"]]
     with pytest.raises(BundleInvalid) as caught:
         verify_bundle(bundle, log_key=bundled["log_key"])
-    assert caught.value.step == "7 chain of versions"
+    assert caught.value.step == "7 chain of versions and events"
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient, FlaskCliRunner
 
-from passport.core.product.bundle import verify_bundle_bytes
+from passport.core.lifecycle.bundle import verify_bundle_bytes
 from tests.api.test_issue import fetch_via
 from tests.helpers import bearer, example, run_audit
 from tests.independent_verifier import VerificationFailed, verify

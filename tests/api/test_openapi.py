@@ -95,6 +95,12 @@ def test_api_statefully_never_fails_or_breaks_its_schema(fuzz_app: Flask) -> Non
                 category = ("textile", "mattress")[len(drawn) % 4 // 2]
                 serial = uuid.uuid4().hex[:20].upper()  # fresh: each of these is issued
                 case.body = {**example(category), "serial": serial}
+            # Likewise every other event is a real one the maker may record (custody to a
+            # consumer, or placing its product on the market: once, then a 409).
+            events = "/api/v1/passports/{passport_id}/events"
+            if case.operation.path == events and drawn and len(drawn) % 2 == 0:
+                kind = ("transfer", "place-on-market")[len(drawn) % 4 // 2]
+                case.body = example(f"events/{kind}")
 
         def after_call(self, response: Any, case: Any) -> None:
             reached.append(f"{case.method.upper()} {case.operation.path} {response.status_code}")
@@ -120,6 +126,11 @@ def test_api_statefully_never_fails_or_breaks_its_schema(fuzz_app: Flask) -> Non
         )
     )
     # Links were followed to passports that exist: a read or a correction of one succeeded.
-    linked = {"GET /passports/{passport_id} 200", "POST /passports/{passport_id}/versions 201"}
+    linked = {
+        "GET /passports/{passport_id} 200",
+        "POST /passports/{passport_id}/versions 201",
+        "POST /passports/{passport_id}/events 201",
+        "GET /passports/{passport_id}/history 200",
+    }
     print(sorted(set(reached)))
     assert linked & {call.replace("/api/v1", "", 1) for call in reached}, sorted(set(reached))

@@ -19,15 +19,29 @@ class EntryKind(StrEnum):
 
 
 KEY_KINDS = frozenset({EntryKind.KEY_REGISTERED, EntryKind.KEY_RETIRED, EntryKind.KEY_REVOKED})
+PASSPORT_KINDS = frozenset({EntryKind.PASSPORT_ISSUED, EntryKind.PASSPORT_CORRECTED})
+# A lifecycle event's entry kind is this prefix and the event's kind (`event:repair`); the
+# lifecycle rules own the list of event kinds (`passport.core.lifecycle.vocabulary`).
+EVENT_PREFIX = "event:"
 
 
-def entry_bytes(kind: EntryKind, credential: bytes) -> bytes:
+def is_event(kind: str) -> bool:
+    """Return whether an entry kind records a lifecycle event."""
+    return kind.startswith(EVENT_PREFIX)
+
+
+def is_history(kind: str) -> bool:
+    """Return whether an entry of `kind` belongs to a passport's history (version or event)."""
+    return kind in PASSPORT_KINDS or kind.startswith(EVENT_PREFIX)
+
+
+def entry_bytes(kind: str, credential: bytes) -> bytes:
     """Return the ledger entry bytes: JCS of `{"v":1,"kind":…,"credential":…}`.
 
     `credential` is the credential's JCS bytes; JCS orders the members credential, kind, v,
     so the entry is assembled around those bytes instead of canonicalising them again.
     """
-    return b'{"credential":' + credential + b',"kind":' + canonicalize(kind.value) + b',"v":1}'
+    return b'{"credential":' + credential + b',"kind":' + canonicalize(str(kind)) + b',"v":1}'
 
 
 _HEAD = b'{"credential":'

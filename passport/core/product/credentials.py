@@ -50,7 +50,8 @@ class VersionClaim:
 
 @dataclass(frozen=True, slots=True)
 class SignedVersion:
-    """The signed public credential and the restricted ones it binds."""
+    """The signed public credential and the restricted ones it binds (of a passport version or
+    of a lifecycle event)."""
 
     public: dict[str, Any]
     restricted: dict[Tier, dict[str, Any]]
@@ -76,60 +77,10 @@ def sign_version(
     at: datetime,
     random_bytes: Callable[[int], bytes],
 ) -> SignedVersion:
-    """Sign the restricted credentials first, then the public one that binds their digests."""
-    common: dict[str, Any] = {
-        "@context": contexts(base_url),
-        "issuer": signer.did,
-        "validFrom": format_created(at),
-    }
-    history: dict[str, Any] = {"sequence": claim.sequence}
-    if claim.previous_entry is not None:
-        history["previousEntry"] = claim.previous_entry
-    restricted: dict[Tier, dict[str, Any]] = {}
-    restricted_jcs: dict[Tier, bytes] = {}
-    related: list[dict[str, str]] = []
-    for tier in (Tier.LEGITIMATE_INTEREST, Tier.AUTHORITY):
-        fields = claim.tiers.get(tier)
-        if not fields:
-            continue
-        cred_id = uuid.UUID(bytes=random_bytes(16), version=4).urn
-        unsigned = {
-            **common,
-            "id": cred_id,
-            "type": ["VerifiableCredential", "RestrictedPassportData"],
-            "accessTier": tier.value,
-            # 128 random bits stop anyone guessing the content from the public digest.
-            "salt": base64.urlsafe_b64encode(random_bytes(16)).decode().rstrip("="),
-            **history,
-            "credentialSubject": {"id": claim.subject_id, "product": dict(fields)},
-        }
-        signed = _signed(unsigned, signer, at)
-        restricted[tier], restricted_jcs[tier] = signed.credential, signed.jcs
-        digest = digest_sri(restricted_jcs[tier])
-        related.append({"id": cred_id, "digestSRI": digest, "mediaType": RESTRICTED_MEDIA_TYPE})
-    public = _public_document(claim, common, history, related, random_bytes(16))
-    signed_public = _signed(public, signer, at)
-    return SignedVersion(
-        public=signed_public.credential,
-        restricted=restricted,
-        public_jcs=signed_public.jcs,
-        restricted_jcs=restricted_jcs,
-    )
-
-
-def _public_document(
-    claim: VersionClaim,
-    common: Mapping[str, Any],
-    history: Mapping[str, Any],
-    related: list[dict[str, str]],
-    id_bytes: bytes,
-) -> dict[str, Any]:
-    """Return the unsigned public credential of a version."""
+    """Sign a passport version: its restricted tiers, then the public credential binding them."""
     public: dict[str, Any] = {
-        **common,
-        "id": uuid.UUID(bytes=id_bytes, version=4).urn,
+        **common_members(signer, base_url, at, claim.sequence, claim.previous_entry),
         "type": ["VerifiableCredential", "DigitalProductPassport"],
-        **history,
         "credentialSubject": {
             "id": claim.subject_id,
             "type": "Product",
@@ -140,9 +91,76 @@ def _public_document(
     }
     if claim.supersedes is not None:
         public["supersedes"] = claim.supersedes
+    return sign_bound(
+        public, claim.tiers, member="product", signer=signer, at=at, random_bytes=random_bytes
+    )
+
+
+def common_members(
+    signer: Signer, base_url: str, at: datetime, sequence: int, previous_entry: str | None
+) -> dict[str, Any]:
+    """The members every credential of a passport's history has: context, issuer, time, and
+    its place in the history (sequence number and the previous entry's hash)."""
+    common: dict[str, Any] = {
+        "@context": contexts(base_url),
+        "issuer": signer.did,
+        "validFrom": format_created(at),
+        "sequence": sequence,
+    }
+    if previous_entry is not None:
+        common["previousEntry"] = previous_entry
+    return common
+
+
+# What a restricted credential repeats of its public one.
+_SHARED = ("@context", "issuer", "validFrom", "sequence", "previousEntry")
+
+
+def sign_bound(
+    public: Mapping[str, Any],
+    tiers: Mapping[Tier, Mapping[str, Any]],
+    *,
+    member: str,
+    signer: Signer,
+    at: datetime,
+    random_bytes: Callable[[int], bytes],
+) -> SignedVersion:
+    """Sign one credential per restricted tier that has fields (under `credentialSubject.
+    {member}`), then `public` (unsigned, without `id`) binding their digests by
+    `relatedResource`."""
+    shared = {key: public[key] for key in _SHARED if key in public}
+    subject_id = public["credentialSubject"]["id"]
+    restricted: dict[Tier, dict[str, Any]] = {}
+    restricted_jcs: dict[Tier, bytes] = {}
+    related: list[dict[str, str]] = []
+    for tier in (Tier.LEGITIMATE_INTEREST, Tier.AUTHORITY):
+        fields = tiers.get(tier)
+        if not fields:
+            continue
+        cred_id = uuid.UUID(bytes=random_bytes(16), version=4).urn
+        unsigned = {
+            **shared,
+            "id": cred_id,
+            "type": ["VerifiableCredential", "RestrictedPassportData"],
+            "accessTier": tier.value,
+            # 128 random bits stop anyone guessing the content from the public digest.
+            "salt": base64.urlsafe_b64encode(random_bytes(16)).decode().rstrip("="),
+            "credentialSubject": {"id": subject_id, member: dict(fields)},
+        }
+        signed = _signed(unsigned, signer, at)
+        restricted[tier], restricted_jcs[tier] = signed.credential, signed.jcs
+        digest = digest_sri(restricted_jcs[tier])
+        related.append({"id": cred_id, "digestSRI": digest, "mediaType": RESTRICTED_MEDIA_TYPE})
+    document = {**public, "id": uuid.UUID(bytes=random_bytes(16), version=4).urn}
     if related:
-        public["relatedResource"] = related
-    return public
+        document["relatedResource"] = related
+    signed_public = _signed(document, signer, at)
+    return SignedVersion(
+        public=signed_public.credential,
+        restricted=restricted,
+        public_jcs=signed_public.jcs,
+        restricted_jcs=restricted_jcs,
+    )
 
 
 def _signed(document: Mapping[str, Any], signer: Signer, at: datetime) -> SignedCredential:

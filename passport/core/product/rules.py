@@ -2,66 +2,31 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date
-from functools import cache
 from types import MappingProxyType
 from typing import Any
-
-import jsonschema_rs
-import orjson
-from jsonschema import Draft202012Validator, FormatChecker, ValidationError, validators
 
 from passport.core.errors import InvalidInput
 from passport.core.product.access import Tier
 from passport.core.product.gs1 import gtin_check_digit
 from passport.core.product.text import check_text
+from passport.core.product.validation import (
+    UNKNOWN,
+    CodeRule,
+    Errors,
+    Validators,
+    schema_errors,
+    validators_for,
+)
+from passport.core.product.validation import (
+    add_error as _add,
+)
 
 CATEGORIES = ("textile", "mattress")  # the product categories a passport may have
 
 ROOT = "product"
 TIER_KEY = "x-access-tier"
-UNKNOWN = "unknown field: not in the schema"
-_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-
-
-def _is_int(_checker: object, instance: object) -> bool:
-    # Signed payloads carry no floats: 80.0 is refused, and so is True (a bool is an int).
-    return type(instance) is int
-
-
-def _is_date(instance: object) -> bool:
-    if not isinstance(instance, str):
-        return True
-    return bool(_DATE.fullmatch(instance)) and bool(date.fromisoformat(instance))
-
-
-@cache
-def _regex(pattern: str) -> re.Pattern[str]:
-    # ECMA-262 `$` ends the string; Python's also matches before a final newline.
-    return re.compile(re.sub(r"(?<!\\)\$$", r"\\Z", pattern))
-
-
-def _pattern(_v: object, pattern: str, instance: object, _s: object) -> Iterator[ValidationError]:
-    if isinstance(instance, str) and not _regex(pattern).search(instance):
-        yield ValidationError(f"{instance!r} does not match {pattern!r}")
-
-
-_FORMATS = FormatChecker(formats=())
-_FORMATS.checks("date", raises=ValueError)(_is_date)
-_TYPES = Draft202012Validator.TYPE_CHECKER.redefine_many({"integer": _is_int, "number": _is_int})
-_KEYWORDS = {"pattern": _pattern}
-_Validator = validators.extend(Draft202012Validator, _KEYWORDS, type_checker=_TYPES)
-
-Errors = dict[str, list[str]]
-CodeRule = Callable[[dict[str, Any], Errors], None]
-
-
-def _add(errors: Errors, path: str, message: str) -> None:
-    if message not in (msgs := errors.setdefault(path, [])):
-        msgs.append(message)
 
 
 def _ints(items: object, key: str) -> Iterator[tuple[int, dict[str, Any], int]]:
@@ -70,27 +35,6 @@ def _ints(items: object, key: str) -> Iterator[tuple[int, dict[str, Any], int]]:
         for idx, item in enumerate(items):
             if isinstance(item, dict) and type(item.get(key)) is int:
                 yield idx, item, item[key]
-
-
-def _schema_errors(validator: Any, data: object, errors: Errors) -> None:
-    for error in validator.iter_errors(data):
-        path = ".".join([ROOT, *(str(p) for p in error.absolute_path)])
-        kind = error.validator
-        if kind == "required" and isinstance(error.instance, dict):
-            for name in error.validator_value:
-                if name not in error.instance:
-                    _add(errors, f"{path}.{name}", "is required")
-        elif kind == "additionalProperties" and isinstance(error.instance, dict):
-            known = error.schema.get("properties", {})
-            patterns = [_regex(p) for p in error.schema.get("patternProperties", {})]
-            for name in error.instance:
-                if name not in known and not any(p.search(name) for p in patterns):
-                    _add(errors, f"{path}.{name}", UNKNOWN)
-        elif kind == "type":
-            got = type(error.instance).__name__
-            _add(errors, path, f"must be of type {error.validator_value}, got {got}")
-        else:
-            _add(errors, path, error.message)
 
 
 def _check_fibres(data: dict[str, Any], errors: Errors) -> None:
@@ -184,34 +128,40 @@ _RULES: Mapping[str, tuple[CodeRule, ...]] = {
 
 @dataclass(frozen=True, slots=True)
 class _Category:
-    # `fast` (compiled, Rust) decides validity; `validator` (Python) explains a refusal field by
-    # field. JSON Schema counts 80.0 as an integer, so floats are refused separately.
-    fast: Any
-    validator: Any
+    # JSON Schema counts 80.0 as an integer, so floats are refused separately (`check_text`).
+    validators: Validators
     schema: Mapping[str, Any]
     tiers: Mapping[str, Tier]
     rules: tuple[CodeRule, ...]
 
 
-@cache
-def _check_schema(text: bytes) -> None:
-    """Refuse a schema that is not valid JSON Schema 2020-12; each distinct schema is checked
-    once per process (the check walks the meta-schema: about 0.1 s, paid by every app made)."""
-    Draft202012Validator.check_schema(orjson.loads(text))
-
-
 @dataclass(frozen=True, slots=True)
 class ProductRules:
-    """Validate product data and split it into tiers; the schemas are the one source of truth."""
+    """Validate product data and split it into tiers; the schemas are the one source of truth.
+
+    The same rules serve lifecycle events, keyed by event kind instead of category, with `root`
+    `event` naming the fields in errors (`passport.core.lifecycle.rules`).
+    """
 
     _by_category: Mapping[str, _Category]
+    root: str = ROOT
 
     @classmethod
-    def from_schemas(cls, schemas: Mapping[str, Mapping[str, Any]]) -> ProductRules:
-        """Build the rules from `{category: JSON Schema}`, refusing a schema without tiers."""
+    def from_schemas(
+        cls,
+        schemas: Mapping[str, Mapping[str, Any]],
+        *,
+        root: str = ROOT,
+        code_rules: Mapping[str, tuple[CodeRule, ...]] | None = None,
+        shared: Mapping[str, Any] | None = None,
+    ) -> ProductRules:
+        """Build the rules from `{category: JSON Schema}`, refusing a schema without tiers.
+
+        `shared` is a schema the others refer to by its `$id` (the events' common fields);
+        `code_rules` replace the product rules the schemas cannot say.
+        """
         built: dict[str, _Category] = {}
         for category, schema in schemas.items():
-            _check_schema(orjson.dumps(schema, option=orjson.OPT_SORT_KEYS))
             tiers: dict[str, Tier] = {}
             for name, prop in schema.get("properties", {}).items():
                 try:
@@ -219,13 +169,12 @@ class ProductRules:
                 except (KeyError, ValueError) as exc:
                     raise ValueError(f"{category}.{name} lacks a valid {TIER_KEY}") from exc
             built[category] = _Category(
-                fast=jsonschema_rs.Draft202012Validator(dict(schema), validate_formats=True),
-                validator=_Validator(dict(schema), format_checker=_FORMATS),
+                validators=validators_for(schema, shared),
                 schema=schema,
                 tiers=MappingProxyType(tiers),
-                rules=_RULES.get(category, _COMMON_RULES),
+                rules=(code_rules or _RULES).get(category, _COMMON_RULES if root == ROOT else ()),
             )
-        return cls(MappingProxyType(built))
+        return cls(MappingProxyType(built), root)
 
     @property
     def categories(self) -> tuple[str, ...]:
@@ -235,7 +184,8 @@ class ProductRules:
     def _category(self, category: str) -> _Category:
         if category not in self._by_category:
             msg = f"must be one of: {', '.join(self._by_category)}"
-            raise InvalidInput(f"unknown category {category!r}", errors={"category": [msg]})
+            what = "category" if self.root == ROOT else "kind"
+            raise InvalidInput(f"unknown {what} {category!r}", errors={what: [msg]})
         return self._by_category[category]
 
     def validate(self, category: str, data: object) -> dict[str, Any]:
@@ -250,12 +200,12 @@ class ProductRules:
         text: Errors = {}
         # One walk finds the text problems and any float (the schema cannot tell 80.0 from 80).
         floats = isinstance(data, dict) and check_text(
-            rules.schema, data, ROOT, lambda path, msg: _add(text, path, msg)
+            rules.schema, data, self.root, lambda path, msg: _add(text, path, msg)
         )
-        if floats or not rules.fast.is_valid(data):
-            _schema_errors(rules.validator, data, errors)
-            for error in rules.fast.iter_errors(data) if not errors else ():
-                _add(errors, ".".join([ROOT, *map(str, error.instance_path)]), error.message)
+        if floats or not rules.validators.fast.is_valid(data):
+            schema_errors(rules.validators.python, data, errors, self.root)
+            for error in rules.validators.fast.iter_errors(data) if not errors else ():
+                _add(errors, ".".join([self.root, *map(str, error.instance_path)]), error.message)
         if isinstance(data, dict):
             for rule in rules.rules:
                 rule(data, errors)
@@ -263,14 +213,17 @@ class ProductRules:
                 for message in messages:
                     _add(errors, path, message)
         if errors or not isinstance(data, dict):
-            raise InvalidInput(f"{category} product data is invalid", errors=errors)
+            what = "product data" if self.root == ROOT else "event"
+            raise InvalidInput(f"{category} {what} is invalid", errors=errors)
         return dict(data)
 
     def tier_of(self, category: str, field: str) -> Tier:
         """Return the access tier of a top-level product field."""
         tiers = self._category(category).tiers
         if field not in tiers:
-            raise InvalidInput(f"unknown field {field!r}", errors={f"{ROOT}.{field}": [UNKNOWN]})
+            raise InvalidInput(
+                f"unknown field {field!r}", errors={f"{self.root}.{field}": [UNKNOWN]}
+            )
         return tiers[field]
 
     def split_tiers(self, category: str, data: Mapping[str, Any]) -> dict[Tier, dict[str, Any]]:

@@ -14,8 +14,9 @@ Line breaks (LF, or CR LF) are allowed only in free text, where a paragraph is n
 values of language-keyed text (objects whose keys are ISO 639-1 codes, e.g.
 `care_instructions.text.en`, `repair_information.instructions.nl`, the disassembly steps,
 `end_of_life_instructions.en`, `take_back_scheme.conditions.en`) and fields named
-`description`. Everything else (names, materials, addresses, identifiers …) is one line. A lone
-CR is never allowed. The schemas mark no field as multi-line, so this rule is stated here.
+`description` or `note` (an event's note). Everything else (names, materials, addresses,
+identifiers …) is one line. A lone CR is never allowed. The schemas mark no field as
+multi-line, so this rule is stated here.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-MULTILINE_NAMES = frozenset({"description"})
+MULTILINE_NAMES = frozenset({"description", "note"})
 
 _HIDDEN = re.compile(
     "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2028\u2029"

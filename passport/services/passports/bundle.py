@@ -8,11 +8,11 @@ from typing import Any
 import orjson
 from sqlmodel import Session, col, select
 
+from passport.core.lifecycle.bundle import BUNDLE_FORMAT
 from passport.core.log.keylog import logged_did_document
 from passport.core.log.kinds import KEY_KINDS, EntryKind, credential_of
 from passport.core.log.merkle import inclusion_proof
 from passport.core.product.access import Caller, tiers_for
-from passport.core.product.bundle import BUNDLE_FORMAT
 from passport.services.context import ServiceContext
 from passport.services.ledger.nodes import StoredNodes
 from passport.services.ledger.publisher import Publisher

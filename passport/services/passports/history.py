@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import insert
@@ -31,22 +31,47 @@ def record_versions(
     Returns the views with their ledger indices. The public credential is stored once, inside
     its logged entry, and served from there: what is served is what was logged.
     """
-    if not views:
+    places = [HistoryPlace(view.id, view.sequence, view.version) for view in views]
+    indices = record_history(sess, places, signed, kind, at=at)
+    return [replace(view, ledger_index=index) for view, index in zip(views, indices, strict=True)]
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryPlace:
+    """Where a signed credential goes: its passport, its sequence number in the passport's
+    history, and its version number (None for a lifecycle event)."""
+
+    passport_id: str
+    sequence: int
+    version: int | None
+
+
+def record_history(
+    sess: Session,
+    places: Sequence[HistoryPlace],
+    signed: Sequence[SignedVersion],
+    kind: str,
+    *,
+    at: datetime,
+) -> list[int]:
+    """Append signed credentials of one entry kind to the ledger and store their history and
+    restricted rows, in the caller's transaction; return their ledger indices."""
+    if not places:
         return []
     logged = [entry_bytes(kind, version.public_jcs) for version in signed]
     indices = append(
         sess,
-        [NewEntry(kind.value, entry, view.id) for view, entry in zip(views, logged, strict=True)],
+        [NewEntry(kind, entry, p.passport_id) for p, entry in zip(places, logged, strict=True)],
         at=at,
     )
     entries, restricted = [], []
-    for view, version, entry, index in zip(views, signed, logged, indices, strict=True):
+    for place, version, entry, index in zip(places, signed, logged, indices, strict=True):
         entries.append(
             {
-                "passport_id": view.id,
-                "sequence": view.sequence,
-                "kind": kind.value,
-                "version": view.version,
+                "passport_id": place.passport_id,
+                "sequence": place.sequence,
+                "kind": kind,
+                "version": place.version,
                 "entry_hash": leaf_hash(entry).hex(),
                 "ledger_index": index,
                 "created_at": at,
@@ -54,8 +79,8 @@ def record_versions(
         )
         restricted += [
             {
-                "passport_id": view.id,
-                "sequence": view.sequence,
+                "passport_id": place.passport_id,
+                "sequence": place.sequence,
                 "tier": tier.value,
                 "packed": pack(jcs),
             }
@@ -65,4 +90,4 @@ def record_versions(
     connection.execute(insert(table_of(HistoryEntryRow)), entries)
     if restricted:
         connection.execute(insert(table_of(RestrictedCredentialRow)), restricted)
-    return [replace(view, ledger_index=index) for view, index in zip(views, indices, strict=True)]
+    return indices

@@ -13,10 +13,10 @@ from sqlalchemy import update
 from sqlmodel import Session, col
 
 from passport.core.errors import Conflict, InvalidInput
-from passport.services.passports.views import PassportView
 from passport.store.tables import IdempotencyRow
 
-Remember = Callable[[Session, list[PassportView]], None]
+# Keeps a write's answer in its own transaction, given what it logged (versions or events).
+Remember = Callable[[Session, list[Any]], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,11 +79,11 @@ def keep(sess: Session, idem: Idempotency, kept: str, text: str) -> str:
 
 
 def remembering(
-    idem: Idempotency, response: Callable[[list[PassportView]], dict[str, Any]], at: datetime
+    idem: Idempotency, response: Callable[[list[Any]], dict[str, Any]], at: datetime
 ) -> Remember:
     """Return a hook that stores the response in the write's own transaction."""
 
-    def remember(sess: Session, views: list[PassportView]) -> None:
+    def remember(sess: Session, views: list[Any]) -> None:
         sess.add(
             IdempotencyRow(
                 org_id=idem.org_id,

@@ -34,9 +34,9 @@ from passport.services.passports.idempotency import (
     remembering,
     replay,
 )
-from passport.services.passports.views import PassportView
 
-Response = Callable[[list[PassportView]], dict[str, Any]]
+# The body of a write's answer, made from what it logged (passport versions or events).
+Response = Callable[[list[Any]], dict[str, Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,9 +65,9 @@ def issue_one(write: Write, data: dict[str, Any], *, wait: bool, response: Respo
         view = issue.issue_passport(
             write.sess, write.ctx, write.caller, data, at=write.at, remember=remember
         )
-        return _logged(write, view, wait=wait, response=response)
+        return answer_logged(write, view, wait=wait, response=response)
 
-    return _once(write, run, response, wait=wait)
+    return once(write, run, response, wait=wait)
 
 
 def issue_many(write: Write, rows: BulkRows, *, response: Response) -> Written:
@@ -86,7 +86,7 @@ def issue_many(write: Write, rows: BulkRows, *, response: Response) -> Written:
         write.publisher.after_write()
         return Written(encode(response(views)))
 
-    return _once(write, run, response, wait=False)
+    return once(write, run, response, wait=False)
 
 
 def correct(
@@ -104,12 +104,12 @@ def correct(
             at=write.at,
             remember=remember,
         )
-        return _logged(write, view, wait=wait, response=response)
+        return answer_logged(write, view, wait=wait, response=response)
 
-    return _once(write, run, response, wait=wait)
+    return once(write, run, response, wait=wait)
 
 
-def _once(
+def once(
     write: Write, run: Callable[[Remember | None], Written], response: Response, *, wait: bool
 ) -> Written:
     """Run a write once per Idempotency-Key; a retry gets the kept response."""
@@ -127,13 +127,13 @@ def _once(
                 raise
     body = json.loads(stored)
     if wait and "inclusion" not in body:  # the first answer was never sent: complete it
-        return _logged(write, None, wait=True, response=response, body=body, kept=stored)
+        return answer_logged(write, None, wait=True, response=response, body=body, kept=stored)
     return Written(stored)
 
 
-def _logged(
+def answer_logged(
     write: Write,
-    view: PassportView | None,
+    view: object | None,
     *,
     wait: bool,
     response: Response,

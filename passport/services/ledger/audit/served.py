@@ -1,9 +1,9 @@
 """`dpp audit`: what is served from a range of the log is what the log holds.
 
-The history rows that serve a range's entries must point at them as the passports they are
-about and chain to the versions before them; every restricted credential served must be
-bound by a digest its logged public credential carries (and, on request, carry a valid
-signature of its own).
+The history rows that serve a range's entries (versions and events) must point at them as the
+passports they are about and chain to the entries before them; every restricted credential
+served must be bound by a digest its logged public credential carries (and, on request, carry
+a valid signature of its own).
 """
 
 from __future__ import annotations
@@ -17,13 +17,15 @@ from sqlalchemy import Connection
 
 from passport.core.errors import PassportError
 from passport.core.log.keylog import KeyHistory
+from passport.core.log.kinds import EntryKind, is_event
 from passport.core.product.credentials import digest_sri
 from passport.core.signing.dataintegrity import verify_credential
 from passport.store.packing import unpack
 from passport.store.sql import driver_query, stored_bytes
 
 Failure = tuple[int, str]  # (the first bad entry's index, what is wrong)
-# A version's previousEntry, its restricted digests, and the subject (Digital Link URI) it is about.
+# A history entry's previousEntry, its restricted digests, and the subject (Digital Link URI)
+# it is about.
 Logged = tuple[str | None, dict[str, str], str | None]
 
 
@@ -40,13 +42,18 @@ def loaded_key(raw: bytes) -> Ed25519PublicKey:
 
 # A passport's public credential is served from its ledger entry itself (read through
 # history_entry.ledger_index), so what is checked here is the row that points at it: the
-# entry is a passport entry of the row's kind about the row's passport, the row's entry_hash
-# (the next version's previousEntry) is the entry's leaf hash, and the row chains to the
-# version before it. The previous version of each row comes along for the chain check, and its
-# version number: the API serves the row with the highest sequence that has a version.
+# entry is a history entry of the row's kind about the row's passport, the row's entry_hash
+# (the next entry's previousEntry) is the entry's leaf hash, and the row chains to the entry
+# before it. The previous row comes along for the chain check, and the version number the
+# history had before the row: the API serves the row with the highest sequence that has a
+# version. That number is the previous row's, unless a correction follows an event: then it
+# is looked up (an indexed range of the passport's own rows).
 _HISTORY_SQL = (
     "SELECT h.passport_id, h.sequence, h.ledger_index, h.entry_hash, h.kind = e.kind,"
-    " p.entry_hash, p.ledger_index, h.version, p.version"
+    " p.entry_hash, p.ledger_index, h.version, h.kind,"
+    " CASE WHEN h.version IS NULL OR p.sequence IS NULL OR p.version IS NOT NULL THEN p.version"
+    " ELSE (SELECT MAX(x.version) FROM history_entry x WHERE x.passport_id = h.passport_id"
+    " AND x.sequence < h.sequence) END"
     " FROM history_entry h JOIN ledger_entry e ON e.idx = h.ledger_index"
     " LEFT JOIN history_entry p ON p.passport_id = h.passport_id AND p.sequence = h.sequence - 1"
     " WHERE h.ledger_index >= ? AND h.ledger_index < ?"
@@ -61,14 +68,14 @@ def check_history(
     logged: Mapping[int, Logged],
     base_url: str,
 ) -> Failure | None:
-    """Each passport entry is served once, as the passport its credential names, chained to
-    the version before it and numbered one above it (every history row is a version while the
-    log holds no events)."""
+    """Each history entry is served once, as the passport its credential names, chained to
+    the entry before it; an issuance is version 1 and first, a correction numbered one above
+    the version before it, an event has no version number."""
     failures = []
     served = set()
     for row in driver_query(conn, _HISTORY_SQL, (start, end)):
         passport_id, sequence, index, entry_hash, same_kind, previous, previous_index = row[:7]
-        version, previous_version = row[7:]
+        version, kind, previous_version = row[7:]
         where = f"passport {passport_id} sequence {sequence}"
         served.add(index)
         if index not in logged:
@@ -77,18 +84,27 @@ def check_history(
             failures.append((index, f"{where} is served from an entry about another passport"))
         elif entry_hash != leaves[index - start].hex():
             failures.append((index, f"{where} names another entry hash than the log's"))
-        elif (sequence == 1) != (previous_index is None) or (
-            previous_index is not None and previous_index >= index
+        elif (
+            (sequence == 1) != (previous_index is None)
+            or (kind == EntryKind.PASSPORT_ISSUED) != (sequence == 1)
+            or (previous_index is not None and previous_index >= index)
         ):
             failures.append((index, f"{where} breaks the sequence"))
         elif logged[index][0] != previous:
             failures.append((index, "previousEntry does not match the history"))
-        elif version != (1 if previous_index is None else (previous_version or 0) + 1):
+        elif version != _version_after(kind, previous_version):
             failures.append((index, f"{where} is served as version {version}, out of order"))
     missing = set(logged) - served
     if missing:
         failures.append((min(missing), "logged but not served (a history row is missing)"))
     return min(failures) if failures else None
+
+
+def _version_after(kind: str, previous_version: int | None) -> int | None:
+    """The version number a history row of `kind` has after `previous_version`."""
+    if is_event(kind):
+        return None
+    return (previous_version or 0) + 1
 
 
 _RESTRICTED_SQL = (

@@ -18,8 +18,10 @@ import orjson
 from sqlalchemy import Connection, Engine
 
 from passport.core.errors import LedgerInconsistent, PassportError, SignatureInvalid
+from passport.core.lifecycle.credentials import event_of
+from passport.core.lifecycle.vocabulary import event_kind
 from passport.core.log.keylog import KeyHistory
-from passport.core.log.kinds import KEY_KINDS, EntryKind, credential_of
+from passport.core.log.kinds import KEY_KINDS, credential_of, is_history
 from passport.core.log.merkle import leaf_hash, node_hash
 from passport.core.log.tiles import HEIGHT, width_at
 from passport.core.signing.canonical import canonicalize, fast_path_ok
@@ -39,7 +41,6 @@ RANGE_LEVEL = 2 * HEIGHT
 # Entries per task: a perfect subtree, so ranges hash on their own, and the bottom of a tile
 # level, so the tiles of levels 0 and 1 lie wholly inside one range each.
 RANGE = 1 << RANGE_LEVEL
-PASSPORT_KINDS = frozenset({EntryKind.PASSPORT_ISSUED, EntryKind.PASSPORT_CORRECTED})
 ENTRIES_SQL = (
     "SELECT idx, kind, entry, leaf_hash FROM ledger_entry WHERE idx >= ? AND idx < ? ORDER BY idx"
 )
@@ -147,11 +148,12 @@ def _check_entry(
         if canonicalize(body) != raw:
             raise LedgerInconsistent("not in canonical (JCS) form")
         return None  # applied to the key history, in order, by the parent
-    if kind not in PASSPORT_KINDS:
+    if not is_history(kind):
         raise LedgerInconsistent(f"unknown kind {kind!r}")
     credential = body["credential"]
     if set(body) != {"credential", "kind", "v"} or type(credential) is not dict:
         raise LedgerInconsistent("not a passport entry of this service")
+    _check_event(kind, credential)
     # One walk decides the fast canonical path; on it, the credential is serialised once to
     # check its canonical form and the signed bytes are cut from the stored entry itself
     # (`signed_parts`). Off it, the reference implementation checks and hashes.
@@ -170,6 +172,15 @@ def _check_entry(
     digests = {r["digestSRI"]: r["id"] for r in credential.get("relatedResource", [])}
     subject = credential.get("credentialSubject", {}).get("id")
     return credential.get("previousEntry"), digests, subject
+
+
+def _check_event(kind: str, credential: dict[str, object]) -> None:
+    """An event entry holds an event credential of its kind; a version entry holds none."""
+    logged = event_kind(kind)  # LedgerInconsistent for an event kind outside the vocabulary
+    event = event_of(credential)
+    stated = event.get("kind") if event is not None else None
+    if (logged.value if logged is not None else None) != stated:
+        raise LedgerInconsistent(f"a {kind} entry holds a credential of event {stated!r}")
 
 
 def _levels(leaves: list[bytes]) -> list[list[bytes]]:

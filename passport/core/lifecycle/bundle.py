@@ -10,8 +10,11 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from passport.core.errors import LedgerInconsistent, PassportError, SignatureInvalid
+from passport.core.lifecycle.credentials import event_of
+from passport.core.lifecycle.states import Lifecycle, after
+from passport.core.lifecycle.vocabulary import event_kind
 from passport.core.log.keylog import KeyHistory, logged_did_document
-from passport.core.log.kinds import KEY_KINDS, EntryKind
+from passport.core.log.kinds import KEY_KINDS, PASSPORT_KINDS, EntryKind, is_history
 from passport.core.log.merkle import leaf_hash, verify_inclusion
 from passport.core.log.note import open_checkpoint, parse_verifier_key
 from passport.core.product.credentials import check_restricted
@@ -19,7 +22,6 @@ from passport.core.signing.canonical import canonicalize
 from passport.core.signing.dataintegrity import verify_credential
 
 BUNDLE_FORMAT = "dpp-ledger-bundle/v1"
-PASSPORT_KINDS = frozenset({EntryKind.PASSPORT_ISSUED, EntryKind.PASSPORT_CORRECTED})
 
 
 class BundleInvalid(PassportError):
@@ -45,13 +47,25 @@ class LoggedEntry:
 
 @dataclass(frozen=True, slots=True)
 class VerifiedHistory:
-    """What a verified bundle establishes about one passport."""
+    """What a verified bundle establishes about one passport: its versions and events in
+    history order, and the lifecycle state they lead to."""
 
     passport: str
     tree_size: int
     root_hash: bytes
-    versions: tuple[LoggedEntry, ...]
+    history: tuple[LoggedEntry, ...]
     restricted_tiers: frozenset[str]
+    state: Lifecycle
+
+    @property
+    def versions(self) -> tuple[LoggedEntry, ...]:
+        """The passport's versions (issuance and corrections)."""
+        return tuple(e for e in self.history if e.kind in PASSPORT_KINDS)
+
+    @property
+    def events(self) -> tuple[LoggedEntry, ...]:
+        """The passport's lifecycle events."""
+        return tuple(e for e in self.history if e.kind not in PASSPORT_KINDS)
 
 
 def _step(name: str) -> Any:
@@ -144,12 +158,12 @@ def verify_bundle(bundle: Mapping[str, Any], *, log_key: str) -> VerifiedHistory
         for entry in entries:
             if entry.kind in KEY_KINDS:
                 keys.apply(entry.index, entry.kind, entry.body["key"])
-    versions = tuple(e for e in entries if e.kind in PASSPORT_KINDS)
+    history = tuple(e for e in entries if is_history(e.kind))
     with _step("5 credential signatures and key validity by log position"):
-        for entry in versions:
+        for entry in history:
             _verify_signed(entry.body["credential"], keys, entry.index)
     with _step("6 restricted credentials against the logged digests"):
-        by_index = {e.index: e for e in versions}
+        by_index = {e.index: e for e in history}
         tiers = set()
         for item in bundle["restricted"]:
             _exact_keys(item, {"index", "tier", "credential"}, "a restricted credential")
@@ -159,16 +173,17 @@ def verify_bundle(bundle: Mapping[str, Any], *, log_key: str) -> VerifiedHistory
             check_restricted(public, item["credential"])
             _verify_signed(item["credential"], keys, item["index"])
             tiers.add(str(item["credential"].get("accessTier")))
-    with _step("7 chain of versions"):
-        _check_chain(passport, versions)
+    with _step("7 chain of versions and events"):
+        state = _check_chain(passport, history)
     with _step("8 DID documents against the logged keys"):
-        _check_documents(bundle["did_documents"], entries, versions)
+        _check_documents(bundle["did_documents"], entries, history)
     return VerifiedHistory(
         passport=passport,
         tree_size=checkpoint.size,
         root_hash=checkpoint.root_hash,
-        versions=versions,
+        history=history,
         restricted_tiers=frozenset(tiers),
+        state=state,
     )
 
 
@@ -178,11 +193,16 @@ def _verify_signed(credential: Mapping[str, Any], keys: KeyHistory, index: int) 
         raise SignatureInvalid(f"entry {index}: the key is not controlled by the issuer")
 
 
-def _check_chain(passport: str, versions: tuple[LoggedEntry, ...]) -> None:
-    if not versions:
+def _check_chain(passport: str, history: tuple[LoggedEntry, ...]) -> Lifecycle:
+    """The history is one chain: numbered from 1 without gaps, each entry naming the one
+    before it, issuance first, each correction superseding the version before it, and each
+    event possible in the state the entries before it left. Return the state it leads to."""
+    if not history:
         raise LedgerInconsistent("the bundle holds no version of the passport")
     previous: LoggedEntry | None = None
-    for number, entry in enumerate(versions, start=1):
+    version: LoggedEntry | None = None
+    state = Lifecycle()
+    for number, entry in enumerate(history, start=1):
         credential = entry.body["credential"]
         if credential["credentialSubject"]["id"] != passport:
             raise LedgerInconsistent(f"entry {entry.index}: credential is about another passport")
@@ -190,31 +210,40 @@ def _check_chain(passport: str, versions: tuple[LoggedEntry, ...]) -> None:
             raise LedgerInconsistent(
                 f"entry {entry.index}: sequence {credential.get('sequence')}, expected {number}"
             )
-        expected_kind = (
-            EntryKind.PASSPORT_ISSUED if previous is None else EntryKind.PASSPORT_CORRECTED
-        )
-        if entry.kind != expected_kind:
+        if (entry.kind == EntryKind.PASSPORT_ISSUED) != (previous is None):
             raise LedgerInconsistent(
-                f"entry {entry.index}: {entry.kind} where {expected_kind} belongs"
+                f"entry {entry.index}: a history starts with its issuance, and only there"
             )
         if previous is None:
             if "previousEntry" in credential or "supersedes" in credential:
                 raise LedgerInconsistent(f"entry {entry.index}: the first version links backwards")
-        else:
-            if credential.get("previousEntry") != previous.leaf_hash.hex():
-                raise LedgerInconsistent(
-                    f"entry {entry.index}: previousEntry does not match entry {previous.index}"
-                )
-            if credential.get("supersedes") != previous.body["credential"]["id"]:
+        elif credential.get("previousEntry") != previous.leaf_hash.hex():
+            raise LedgerInconsistent(
+                f"entry {entry.index}: previousEntry does not match entry {previous.index}"
+            )
+        kind = event_kind(entry.kind)
+        if kind is None:
+            if version is not None and credential.get("supersedes") != _id_of(version):
                 raise LedgerInconsistent(f"entry {entry.index}: supersedes the wrong version")
+            version = entry
+        else:
+            event = event_of(credential)
+            if event is None or event.get("kind") != kind.value or "supersedes" in credential:
+                raise LedgerInconsistent(f"entry {entry.index}: not a {kind.value} event")
+            state = after(state, kind, passport=passport)
         previous = entry
+    return state
+
+
+def _id_of(entry: LoggedEntry) -> Any:
+    return entry.body["credential"]["id"]
 
 
 def _check_documents(
-    documents: Any, entries: list[LoggedEntry], versions: tuple[LoggedEntry, ...]
+    documents: Any, entries: list[LoggedEntry], history: tuple[LoggedEntry, ...]
 ) -> None:
     """Each issuer's DID document lists exactly the keys the log registered for it."""
-    issuers = {v.body["credential"]["issuer"] for v in versions}
+    issuers = {e.body["credential"]["issuer"] for e in history}
     if not isinstance(documents, Mapping) or set(documents) != issuers:
         raise LedgerInconsistent("the bundle must hold one DID document per issuer")
     for did, document in documents.items():

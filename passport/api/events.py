@@ -1,0 +1,137 @@
+"""Lifecycle-event endpoints: record an event, list a passport's events and its history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from flask import Response, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from webargs.flaskparser import is_json_request
+from werkzeug.exceptions import UnsupportedMediaType
+
+from passport.api.auth import authenticated, optional_caller, required_caller
+from passport.api.passports import BEARER, IDEMPOTENCY, ctx, write_of
+from passport.api.schemas import EventOut, HistoryOut, WaitArgs
+from passport.core import limits
+from passport.core.errors import InvalidInput
+from passport.core.lifecycle.vocabulary import EventKind
+from passport.services.events import writes
+from passport.services.events.read import StoredEntry, StoredHistory, read_history
+from passport.services.events.record import EventView
+from passport.store import db
+
+blp = Blueprint("events", __name__, url_prefix="/api/v1", description="Lifecycle events")
+
+EVENT_REQUEST_BODY: dict[str, Any] = {
+    "required": True,
+    "description": "One event: `kind` and the fields its schema takes "
+    "(schemas/events/{kind}.schema.json; schemas/examples/events/ holds one per kind). "
+    "Fields of a restricted tier (facility, note: legitimate_interest; documents: authority) "
+    "go into restricted credentials bound to the public one.",
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["kind", "occurred_at"],
+                "properties": {
+                    "kind": {"type": "string", "enum": [kind.value for kind in EventKind]},
+                    "occurred_at": {"type": "string", "format": "date-time"},
+                },
+            }
+        }
+    },
+}
+
+
+def _body() -> object:
+    """The request's JSON body, parsed within the limits; any other media type is a 415."""
+    data = request.get_data(cache=True)
+    if not is_json_request(request):
+        raise UnsupportedMediaType(
+            f"send the event as application/json, not {request.mimetype or 'untyped'}"
+        )
+    if not data.strip():
+        raise InvalidInput("no event sent", errors={"event": ["send the event as a JSON object"]})
+    try:
+        return limits.loads(data)
+    except ValueError as exc:
+        raise InvalidInput("the body is not JSON", errors={"event": [str(exc)]}) from None
+
+
+def _recorded(views: list[EventView]) -> dict[str, Any]:
+    view = views[0]
+    return {
+        "passport": view.passport,
+        "uri": view.uri,
+        "sequence": view.sequence,
+        "kind": view.kind,
+        "status": view.status,
+        "credential": view.credential,
+        "restricted": {tier.value: cred for tier, cred in view.restricted.items()},
+        "ledger_index": view.ledger_index,
+    }
+
+
+@blp.route("/passports/<passport_id:passport_id>/events")
+class PassportEvents(MethodView):
+    """Record and list a passport's lifecycle events."""
+
+    @authenticated
+    @blp.doc(security=BEARER, requestBody=EVENT_REQUEST_BODY, **IDEMPOTENCY)
+    @blp.arguments(WaitArgs, location="query")
+    @blp.response(201, EventOut)
+    def post(self, args: dict[str, Any], passport_id: str) -> Response:
+        """Record an event, signed with the caller's key, in the passport's history.
+
+        403 when the caller's roles may not record the kind; 409 (`wrong-state`) when the
+        passport's state does not allow it (a repair after recycling, a second remanufacture).
+        """
+        write = write_of(required_caller())
+        body = _body()
+        wait = args.get("wait") == "checkpoint"
+        written = writes.record(write, passport_id, body, wait=wait, response=_recorded)
+        return Response(written.text, status=201, mimetype="application/json")
+
+    @blp.response(200, HistoryOut)
+    def get(self, passport_id: str) -> Response:
+        """List the passport's events in ledger order; restricted tiers as the role allows."""
+        stored = read_history(db.session(), ctx(), optional_caller(), passport_id, events_only=True)
+        return _history(stored, "events")
+
+
+@blp.route("/passports/<passport_id:passport_id>/history")
+class PassportHistory(MethodView):
+    """Every version and event of a passport."""
+
+    @blp.response(200, HistoryOut)
+    def get(self, passport_id: str) -> Response:
+        """Return every version and event in ledger order, each with its ledger index."""
+        stored = read_history(
+            db.session(), ctx(), optional_caller(), passport_id, events_only=False
+        )
+        return _history(stored, "entries")
+
+
+def _history(stored: StoredHistory, member: str) -> Response:
+    body = {
+        "passport": stored.passport,
+        "uri": stored.uri,
+        "status": stored.status,
+        member: [_entry(entry) for entry in stored.entries],
+    }
+    return Response(orjson.dumps(body), mimetype="application/json")
+
+
+def _entry(entry: StoredEntry) -> dict[str, Any]:
+    return {
+        "sequence": entry.sequence,
+        "kind": entry.kind,
+        "version": entry.version,
+        "ledger_index": entry.ledger_index,
+        "credential": orjson.Fragment(entry.credential),
+        "restricted": {
+            tier.value: orjson.Fragment(text) for tier, text in entry.restricted.items()
+        },
+    }

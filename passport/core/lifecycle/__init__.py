@@ -1,0 +1,1 @@
+"""The chain's rules: event kinds, R-strategies, who may record what, and lifecycle states."""

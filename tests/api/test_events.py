@@ -1,0 +1,322 @@
+"""Recording lifecycle events over HTTP: signed by the actor, bound into the history."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import rfc8785
+from flask.testing import FlaskClient
+
+from tests.api.test_issue import fetch_via
+from tests.helpers import EXAMPLES, bearer, example
+from tests.independent_verifier import verify
+
+Client = FlaskClient
+KINDS = sorted(p.stem for p in (EXAMPLES / "events").glob("*.json"))
+# One organisation per role; each kind is recorded by the first role allowed to record it.
+RECORDER = {
+    "place-on-market": "maker",
+    "transfer": "maker",
+    "repair": "repairer",
+    "refurbish": "repairer",
+    "collect": "collector",
+    "sort": "collector",
+    "disassemble": "recycler",
+    "end-of-life": "recycler",
+}
+ROLES = {
+    "maker": "manufacturer",
+    "repairer": "repairer",
+    "collector": "collector",
+    "recycler": "recycler",
+    "remaker": "remanufacturer",
+    "auditor": "auditor",
+}
+
+
+def event(kind: str) -> dict[str, Any]:
+    """A fresh copy of `schemas/examples/events/{kind}.json`."""
+    return example(f"events/{kind}")
+
+
+@pytest.fixture
+def orgs(make_org: Callable[..., str]) -> dict[str, str]:
+    """A token per organisation of ROLES."""
+    return {slug: make_org(slug, role) for slug, role in ROLES.items()}
+
+
+def issue(client: Client, token: str, category: str = "textile") -> str:
+    response = client.post("/api/v1/passports", json=example(category), headers=bearer(token))
+    assert response.status_code == 201, response.get_json()
+    passport: str = response.get_json()["id"]
+    return passport
+
+
+def record(
+    client: Client, token: str, passport: str, body: Any, headers: dict[str, str] | None = None
+) -> Any:
+    return client.post(
+        f"/api/v1/passports/{passport}/events",
+        json=body,
+        headers=bearer(token) | (headers or {}),
+    )
+
+
+def test_every_example_is_one_kind_recorded_here() -> None:
+    assert set(KINDS) == set(RECORDER)
+    for kind in KINDS:
+        assert event(kind)["kind"] == kind
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_each_kind_verifies_independently_signed_by_the_actor(
+    client: Client, orgs: dict[str, str], kind: str
+) -> None:
+    passport = issue(client, orgs["maker"])
+    actor = RECORDER[kind]
+    response = record(client, orgs[actor], passport, event(kind))
+    assert response.status_code == 201, response.get_json()
+    body = response.get_json()
+    credential = body["credential"]
+    assert credential["issuer"] == f"did:web:dpp.example.nl:orgs:{actor}"
+    assert credential["credentialSubject"]["id"] == body["uri"]
+    assert credential["credentialSubject"]["event"]["kind"] == kind
+    assert credential["sequence"] == body["sequence"] == 2
+    assert verify(credential, fetch_via(client)).startswith(credential["issuer"] + "#key-")
+    for restricted in body["restricted"].values():
+        verify(restricted, fetch_via(client))
+    first = client.get(f"/api/v1/passports/{passport}/history").get_json()["entries"][0]
+    issued_entry = client.get(f"/ledger/entries/{first['ledger_index']}").get_data()
+    assert credential["previousEntry"] == hashlib.sha256(b"\x00" + issued_entry).hexdigest()
+    entry = client.get(f"/ledger/entries/{body['ledger_index']}").get_data()
+    assert rfc8785.dumps(credential) in entry
+
+
+def test_the_r_strategy_names_its_ladder(client: Client, orgs: dict[str, str]) -> None:
+    passport = issue(client, orgs["maker"])
+    repaired = record(client, orgs["repairer"], passport, event("repair")).get_json()
+    assert repaired["credential"]["credentialSubject"]["event"]["r_strategy"] == [
+        {"ladder": "rvo-cbs-10", "step": "R4", "name": "repair"},
+        {"ladder": "pbl-icer-6", "step": "R4", "name": "repair"},
+    ]
+    sorted_ = record(client, orgs["collector"], passport, event("sort")).get_json()
+    steps = sorted_["credential"]["credentialSubject"]["event"]["r_strategy"]
+    assert [(s["ladder"], s["step"]) for s in steps] == [("rvo-cbs-10", "R8"), ("pbl-icer-6", "R5")]
+
+
+@pytest.mark.parametrize(
+    ("actor", "kind"),
+    [("maker", "repair"), ("repairer", "sort"), ("collector", "repair"), ("auditor", "collect"),
+     ("recycler", "place-on-market"), ("repairer", "end-of-life")],
+)  # fmt: skip
+def test_a_role_that_may_not_record_the_kind_is_refused(
+    client: Client, orgs: dict[str, str], actor: str, kind: str
+) -> None:
+    passport = issue(client, orgs["maker"])
+    response = record(client, orgs[actor], passport, event(kind))
+    assert response.status_code == 403, response.get_json()
+    assert response.mimetype == "application/problem+json"
+    assert kind in response.get_json()["detail"]
+    assert len(client.get(f"/api/v1/passports/{passport}/history").get_json()["entries"]) == 1
+
+
+def test_only_the_issuer_places_its_product_on_the_market(
+    client: Client, orgs: dict[str, str], make_org: Callable[..., str]
+) -> None:
+    passport = issue(client, orgs["maker"])
+    other = make_org("other", "manufacturer")
+    response = record(client, other, passport, event("place-on-market"))
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("first", "then", "state"),
+    [
+        ("end-of-life", "repair", "end-of-life"),
+        ("end-of-life", "collect", "end-of-life"),
+        ("place-on-market", "place-on-market", "already placed on the market"),
+        ("disassemble", "repair", "disassembled"),
+    ],
+)
+def test_an_event_the_state_does_not_allow_is_a_409_naming_the_state(
+    client: Client, orgs: dict[str, str], first: str, then: str, state: str
+) -> None:
+    passport = issue(client, orgs["maker"])
+    assert record(client, orgs[RECORDER[first]], passport, event(first)).status_code == 201
+    response = record(client, orgs[RECORDER[then]], passport, event(then))
+    assert response.status_code == 409, response.get_json()
+    problem = response.get_json()
+    assert problem["type"].endswith("wrong-state")
+    assert state in problem["detail"]
+    assert len(client.get(f"/api/v1/passports/{passport}/events").get_json()["events"]) == 1
+
+
+def test_status_follows_the_events(client: Client, orgs: dict[str, str]) -> None:
+    passport = issue(client, orgs["maker"])
+    assert client.get(f"/api/v1/passports/{passport}/events").get_json()["status"] == "active"
+    ended = record(client, orgs["recycler"], passport, event("end-of-life")).get_json()
+    assert ended["status"] == "end-of-life"
+    assert client.get(f"/api/v1/passports/{passport}/events").get_json()["status"] == "end-of-life"
+
+
+def _sri(credential: dict[str, Any]) -> str:
+    return "sha256-" + base64.b64encode(hashlib.sha256(rfc8785.dumps(credential)).digest()).decode()
+
+
+def test_each_reader_gets_the_tiers_its_role_allows(client: Client, orgs: dict[str, str]) -> None:
+    passport = issue(client, orgs["maker"])
+    recorded = record(client, orgs["recycler"], passport, event("disassemble")).get_json()
+    assert set(recorded["restricted"]) == {"legitimate_interest", "authority"}
+    path = f"/api/v1/passports/{passport}/events"
+    anonymous = client.get(path)
+    assert anonymous.get_json()["events"][0]["restricted"] == {}
+    assert b"Matrasrecycling" not in anonymous.get_data()
+    assert b"BGL-2026" not in anonymous.get_data()
+    assert set(client.get(path, headers=bearer(orgs["repairer"])).get_json()["events"][0][
+        "restricted"]) == {"legitimate_interest"}  # fmt: skip
+    by_auditor = client.get(path, headers=bearer(orgs["auditor"])).get_json()["events"][0]
+    assert set(by_auditor["restricted"]) == {"legitimate_interest", "authority"}
+    by_actor = client.get(path, headers=bearer(orgs["recycler"])).get_json()["events"][0]
+    assert by_actor["restricted"] == recorded["restricted"]
+    related = {r["id"]: r["digestSRI"] for r in by_auditor["credential"]["relatedResource"]}
+    for tier, credential in by_auditor["restricted"].items():
+        assert credential["accessTier"] == tier
+        assert related[credential["id"]] == _sri(credential)
+    assert by_auditor["restricted"]["authority"]["credentialSubject"]["event"] == {
+        "documents": [{"type": "waste transport document", "reference": "BGL-2026-118733"}]
+    }
+
+
+def test_history_holds_versions_and_events_in_ledger_order(
+    client: Client, orgs: dict[str, str]
+) -> None:
+    passport = issue(client, orgs["maker"])
+    record(client, orgs["repairer"], passport, event("repair"))
+    corrected = client.post(
+        f"/api/v1/passports/{passport}/versions",
+        json={"product": example("textile")["product"]},
+        headers=bearer(orgs["maker"]),
+    )
+    assert corrected.status_code == 201, corrected.get_json()
+    assert corrected.get_json()["version"] == 2
+    assert corrected.get_json()["sequence"] == 3
+    record(client, orgs["repairer"], passport, event("refurbish"))
+    entries = client.get(f"/api/v1/passports/{passport}/history").get_json()["entries"]
+    assert [(e["sequence"], e["kind"], e["version"]) for e in entries] == [
+        (1, "passport:issued", 1),
+        (2, "event:repair", None),
+        (3, "passport:corrected", 2),
+        (4, "event:refurbish", None),
+    ]
+    indices = [e["ledger_index"] for e in entries]
+    assert indices == sorted(indices)
+    assert entries[2]["credential"]["supersedes"] == entries[0]["credential"]["id"]
+    assert client.get(f"/api/v1/passports/{passport}").get_json()["version"] == 2
+
+
+def test_an_idempotent_retry_answers_the_same_bytes_and_records_once(
+    client: Client, orgs: dict[str, str]
+) -> None:
+    passport = issue(client, orgs["maker"])
+    headers = {"Idempotency-Key": "scan-0001"}
+    first = record(client, orgs["repairer"], passport, event("repair"), headers)
+    again = record(client, orgs["repairer"], passport, event("repair"), headers)
+    assert first.status_code == again.status_code == 201
+    assert first.get_data() == again.get_data()
+    assert len(client.get(f"/api/v1/passports/{passport}/events").get_json()["events"]) == 1
+    other = event("repair") | {"condition": "fair"}
+    reused = record(client, orgs["repairer"], passport, other, headers)
+    assert reused.status_code == 409
+
+
+def test_waiting_for_a_checkpoint_returns_the_inclusion_proof(
+    client: Client, orgs: dict[str, str]
+) -> None:
+    passport = issue(client, orgs["maker"])
+    response = client.post(
+        f"/api/v1/passports/{passport}/events?wait=checkpoint",
+        json=event("collect"),
+        headers=bearer(orgs["collector"]),
+    )
+    assert response.status_code == 201, response.get_json()
+    body = response.get_json()
+    assert body["inclusion"]["index"] == body["ledger_index"]
+    assert body["inclusion"]["tree_size"] > body["ledger_index"]
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (lambda b: b | {"kind": "teleport"}, "event.kind"),
+        (lambda b: {k: v for k, v in b.items() if k != "kind"}, "event.kind"),
+        (lambda b: b | {"kind": 7}, "event.kind"),
+        (lambda b: b | {"mass_in_g": -1}, "event.mass_in_g"),
+        (lambda b: b | {"mass_in_g": 1180.0}, "event.mass_in_g"),
+        (lambda b: b | {"mass_in_g": "1180"}, "event.mass_in_g"),
+        (lambda b: b | {"mass_out_g": 99_999}, "event.mass_out_g"),
+        (lambda b: b | {"condition": "shiny"}, "event.condition"),
+        (lambda b: b | {"occurred_at": "yesterday"}, "event.occurred_at"),
+        (lambda b: b | {"occurred_at": "2026-02-30T10:00:00Z"}, "event.occurred_at"),
+        (lambda b: b | {"occurred_at": "2999-01-01T10:00:00Z"}, "event.occurred_at"),
+        (lambda b: b | {"customer_email": "a@b.nl"}, "event.customer_email"),
+        (lambda b: {k: v for k, v in b.items() if k != "place"}, "event.place"),
+        (lambda b: b | {"facility": {"name": "X", "gln": "8712345000005"}}, "event.facility.gln"),
+        (lambda b: b | {"note": "a\u202eb"}, "event.note"),
+    ],
+)
+def test_bad_fields_are_422_naming_the_field(
+    client: Client, orgs: dict[str, str], change: Callable[[dict[str, Any]], Any], field: str
+) -> None:
+    passport = issue(client, orgs["maker"])
+    response = record(client, orgs["repairer"], passport, change(event("repair")))
+    assert response.status_code == 422, response.get_json()
+    assert response.mimetype == "application/problem+json"
+    assert field in response.get_json()["errors"], response.get_json()
+    assert client.get(f"/api/v1/passports/{passport}/events").get_json()["events"] == []
+
+
+def test_a_recipient_consumer_carries_no_personal_data(
+    client: Client, orgs: dict[str, str]
+) -> None:
+    passport = issue(client, orgs["maker"])
+    body = event("transfer") | {"recipient": {"type": "consumer", "name": "J. Jansen"}}
+    response = record(client, orgs["maker"], passport, body)
+    assert response.status_code == 422
+    assert "event.recipient" in response.get_json()["errors"]
+
+
+@pytest.mark.parametrize(
+    ("data", "content_type", "status"),
+    [
+        (b"", "application/json", 422),
+        (b"{", "application/json", 422),
+        (b"[]", "application/json", 422),
+        (b"null", "application/json", 422),
+        (b'"repair"', "application/json", 422),
+        (b"kind=repair", "application/x-www-form-urlencoded", 415),
+    ],
+)
+def test_malformed_bodies_are_problems(
+    client: Client, orgs: dict[str, str], data: bytes, content_type: str, status: int
+) -> None:
+    passport = issue(client, orgs["maker"])
+    response = client.post(
+        f"/api/v1/passports/{passport}/events",
+        data=data,
+        headers=bearer(orgs["repairer"]) | {"Content-Type": content_type},
+    )
+    assert response.status_code == status, response.get_data()
+    assert response.mimetype == "application/problem+json"
+
+
+def test_unknown_passport_and_anonymous_writer(client: Client, orgs: dict[str, str]) -> None:
+    missing = "01/08712345678906/21/NOSUCHSERIAL"
+    assert record(client, orgs["repairer"], missing, event("repair")).status_code == 404
+    assert client.get(f"/api/v1/passports/{missing}/events").status_code == 404
+    passport = issue(client, orgs["maker"])
+    anonymous = client.post(f"/api/v1/passports/{passport}/events", json=event("repair"))
+    assert anonymous.status_code == 401

@@ -1,0 +1,58 @@
+"""`dpp audit` over a log with lifecycle events: each is checked like a version."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+
+from tests.api.test_events import RECORDER, ROLES, event, issue, record
+from tests.helpers import correct, run_audit, sql
+
+
+@pytest.fixture
+def chain(client: FlaskClient, make_org: Any) -> dict[str, Any]:
+    """A passport repaired, corrected after the repair, then collected; another one ended."""
+    orgs = {slug: make_org(slug, role) for slug, role in ROLES.items()}
+    passport = issue(client, orgs["maker"])
+    indices = {}
+    for kind in ("repair", "collect"):
+        if kind == "collect":
+            correct(client, orgs["maker"], passport)
+        response = record(client, orgs[RECORDER[kind]], passport, event(kind))
+        assert response.status_code == 201, response.get_json()
+        indices[kind] = response.get_json()["ledger_index"]
+    ended = issue(client, orgs["maker"], "mattress")
+    assert record(client, orgs["recycler"], ended, event("end-of-life")).status_code == 201
+    return {"passport": passport, "indices": indices}
+
+
+def test_audit_passes_with_events_and_a_correction_after_one(
+    runner: FlaskCliRunner, chain: dict[str, Any]
+) -> None:
+    result = run_audit(runner)
+    assert result.exit_code == 0, result.output
+    deep = runner.invoke(args=["audit", "--restricted-signatures"])
+    assert deep.exit_code == 0, deep.output
+
+
+@pytest.mark.parametrize(
+    ("statement", "named"),
+    [
+        ("UPDATE history_entry SET version = 3 WHERE ledger_index = :i", "out of order"),
+        (
+            "UPDATE history_entry SET kind = 'passport:corrected', version = 2"
+            " WHERE ledger_index = :i",
+            "another passport",
+        ),
+    ],
+)
+def test_a_tampered_event_row_is_named(
+    app: Flask, runner: FlaskCliRunner, chain: dict[str, Any], statement: str, named: str
+) -> None:
+    sql(app, statement, i=chain["indices"]["repair"])
+    result = run_audit(runner)
+    assert result.exit_code == 1, result.output
+    assert named in result.output, result.output
