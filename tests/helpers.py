@@ -183,13 +183,18 @@ def create_org(runner: FlaskCliRunner, slug: str, *roles: str) -> str:
     """Create an organisation with `roles` through the CLI; return a fresh token for it.
 
     A manufacturer gets the GS1 company prefixes of both examples (textile 8712345, mattress
-    8712346), so it may issue either.
+    8712346), so it may issue either; a remanufacturer gets 8712347 (the remanufacture
+    example's successor) and a recycler 8712348 (its material lots).
     """
     args = ["org", "create", slug, "--name", slug.title()]
     for role in roles:
         args += ["--role", role]
     if "manufacturer" in roles:
         args += ["--gcp", "8712345", "--gcp", "8712346"]
+    if "remanufacturer" in roles:
+        args += ["--gcp", "8712347"]
+    if "recycler" in roles:
+        args += ["--gcp", "8712348"]
     result = runner.invoke(args=args)
     assert result.exit_code == 0, result.output
     token = runner.invoke(args=["token", "create", slug])

@@ -13,7 +13,7 @@ from werkzeug.exceptions import UnsupportedMediaType
 
 from passport.api.auth import authenticated, optional_caller, required_caller
 from passport.api.passports import BEARER, IDEMPOTENCY, ctx, write_of
-from passport.api.schemas import EventOut, HistoryOut, WaitArgs
+from passport.api.schemas import EventOut, HistoryOut, PassportOut, WaitArgs
 from passport.core import limits
 from passport.core.errors import InvalidInput
 from passport.core.lifecycle.vocabulary import EventKind
@@ -60,8 +60,12 @@ def _body() -> object:
         raise InvalidInput("the body is not JSON", errors={"event": [str(exc)]}) from None
 
 
+_PASSPORT_OUT = PassportOut()
+
+
 def _recorded(views: list[EventView]) -> dict[str, Any]:
     view = views[0]
+    successor = {} if view.successor is None else {"successor": _PASSPORT_OUT.dump(view.successor)}
     return {
         "passport": view.passport,
         "uri": view.uri,
@@ -71,6 +75,7 @@ def _recorded(views: list[EventView]) -> dict[str, Any]:
         "credential": view.credential,
         "restricted": {tier.value: cred for tier, cred in view.restricted.items()},
         "ledger_index": view.ledger_index,
+        **successor,
     }
 
 

@@ -136,6 +136,9 @@ class EventOut(ma.Schema):
     restricted = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Dict())
     ledger_index = ma.fields.Integer()
     inclusion = ma.fields.Nested(CoveredOut, metadata={"description": "with ?wait=checkpoint"})
+    successor = ma.fields.Nested(
+        PassportOut, metadata={"description": "the new passport a remanufacture issued"}
+    )
 
 
 class HistoryEntryOut(ma.Schema):

@@ -115,6 +115,14 @@ class PassportRow(SQLModel, table=True):
     status: str = Field(
         default="active", max_length=20, sa_column_kwargs={"server_default": "active"}
     )
+    # The passport this one was remanufactured from, if any.
+    predecessor_id: str | None = Field(
+        default=None,
+        max_length=200,
+        index=True,
+        sa_column_kwargs={"nullable": True},
+        foreign_key="passport.id",
+    )
 
 
 class HistoryEntryRow(SQLModel, table=True):

@@ -11,7 +11,8 @@ import pytest
 from flask.testing import FlaskClient, FlaskCliRunner
 
 from passport.core.errors import LedgerInconsistent
-from passport.core.lifecycle.bundle import BundleInvalid, _check_chain, verify_bundle
+from passport.core.lifecycle.bundle import BundleInvalid, verify_bundle
+from passport.core.lifecycle.chain import check_chain, check_links
 from passport.core.lifecycle.states import Status
 from tests.api.test_bundle import verify_cli
 from tests.api.test_events import RECORDER, ROLES, event, issue, record
@@ -84,7 +85,7 @@ def test_two_swapped_events_are_refused(life: dict[str, Any]) -> None:
     a, b = history[2], history[3]
     swapped = (*history[:2], replace(b, index=a.index), replace(a, index=b.index), *history[4:])
     with pytest.raises(LedgerInconsistent, match="sequence"):
-        _check_chain(json.loads(life["bundle"])["passport"], swapped)
+        check_chain(json.loads(life["bundle"])["passport"], swapped)
 
 
 def test_an_event_after_its_key_was_revoked_is_refused(
@@ -104,3 +105,77 @@ def test_an_event_after_its_key_was_revoked_is_refused(
         verify_bundle(json.loads(bundle), log_key=life["log_key"])
     assert caught.value.step == "5 credential signatures and key validity by log position"
     assert str(since) in caught.value.detail
+
+
+@pytest.fixture
+def remanufactured(client: FlaskClient, runner: FlaskCliRunner, make_org: Any) -> dict[str, Any]:
+    """A mattress remanufactured into a new passport: both bundles and the log key."""
+    orgs = {slug: make_org(slug, role) for slug, role in ROLES.items()}
+    old = issue(client, orgs["maker"], "mattress")
+    response = record(client, orgs["remaker"], old, event("remanufacture"))
+    assert response.status_code == 201, response.get_json()
+    new = response.get_json()["successor"]["id"]
+    return {
+        "old": json.loads(client.get(f"/api/v1/passports/{old}/bundle").get_data()),
+        "new": json.loads(client.get(f"/api/v1/passports/{new}/bundle").get_data()),
+        "log_key": runner.invoke(args=["log-key"]).stdout.strip(),
+    }
+
+
+def test_both_bundles_of_a_remanufacture_verify_with_the_link(
+    remanufactured: dict[str, Any],
+) -> None:
+    old = verify_bundle(remanufactured["old"], log_key=remanufactured["log_key"])
+    assert old.state.status is Status.SUPERSEDED
+    assert any('"passport:issued"' in e["entry"] and "predecessor" in e["entry"]
+               for e in remanufactured["old"]["entries"])  # fmt: skip
+    new = verify_bundle(remanufactured["new"], log_key=remanufactured["log_key"])
+    assert new.state.status is Status.ACTIVE
+    assert new.history[0].body["credential"]["predecessor"] == old.passport
+    assert any('"event:remanufacture"' in e["entry"] for e in remanufactured["new"]["entries"])
+    assert set(remanufactured["new"]["did_documents"]) == {"did:web:dpp.example.nl:orgs:remaker"}
+
+
+@pytest.mark.parametrize("which", ["old", "new"])
+def test_a_bundle_without_its_link_fails(remanufactured: dict[str, Any], which: str) -> None:
+    bundle = remanufactured[which]
+
+    def about_another(item: dict[str, Any]) -> bool:
+        credential = json.loads(item["entry"]).get("credential")
+        return (
+            credential is not None and credential["credentialSubject"]["id"] != bundle["passport"]
+        )
+
+    assert sum(map(about_another, bundle["entries"])) == 1
+    bundle["entries"] = [e for e in bundle["entries"] if not about_another(e)]
+    with pytest.raises(BundleInvalid) as caught:
+        verify_bundle(bundle, log_key=remanufactured["log_key"])
+    assert caught.value.step == "8 links to the predecessor and successors"
+
+
+def test_a_successor_naming_another_predecessor_does_not_point_back(
+    remanufactured: dict[str, Any],
+) -> None:
+    old = verify_bundle(remanufactured["old"], log_key=remanufactured["log_key"])
+    linked = [
+        e for e in verify_bundle_history_entries(remanufactured["old"], remanufactured["log_key"])
+        if e.body["credential"]["credentialSubject"]["id"] != old.passport
+    ]  # fmt: skip
+    [successor] = linked
+    other = json.loads(json.dumps(successor.body))
+    other["credential"]["predecessor"] = "https://dpp.example.nl/01/08712346012341/21/OTHER"
+    with pytest.raises(LedgerInconsistent, match="does not point back"):
+        check_links(old.passport, old.history, (replace(successor, body=other),))
+
+
+def verify_bundle_history_entries(bundle: dict[str, Any], log_key: str) -> list[Any]:
+    """Every history entry of a verified bundle (its own and the linked ones), in log order."""
+    from passport.core.lifecycle.chain import LoggedEntry
+
+    verify_bundle(bundle, log_key=log_key)
+    found = []
+    for item in bundle["entries"]:
+        body = json.loads(item["entry"])
+        if "credential" in body:
+            found.append(LoggedEntry(item["index"], body["kind"], body, b""))
+    return found

@@ -27,6 +27,7 @@ RECORDER = {
     "sort": "collector",
     "disassemble": "recycler",
     "end-of-life": "recycler",
+    "remanufacture": "remaker",
 }
 ROLES = {
     "maker": "manufacturer",
@@ -76,7 +77,7 @@ def test_every_example_is_one_kind_recorded_here() -> None:
 def test_each_kind_verifies_independently_signed_by_the_actor(
     client: Client, orgs: dict[str, str], kind: str
 ) -> None:
-    passport = issue(client, orgs["maker"])
+    passport = issue(client, orgs["maker"], "mattress")
     actor = RECORDER[kind]
     response = record(client, orgs[actor], passport, event(kind))
     assert response.status_code == 201, response.get_json()
@@ -320,3 +321,61 @@ def test_unknown_passport_and_anonymous_writer(client: Client, orgs: dict[str, s
     passport = issue(client, orgs["maker"])
     anonymous = client.post(f"/api/v1/passports/{passport}/events", json=event("repair"))
     assert anonymous.status_code == 401
+
+
+GTIN = "08712347000019"  # under the remanufacturer's prefix
+
+
+def test_remanufacture_issues_a_successor_linked_both_ways(
+    client: Client, orgs: dict[str, str]
+) -> None:
+    old = issue(client, orgs["maker"], "mattress")
+    response = record(client, orgs["remaker"], old, event("remanufacture"))
+    assert response.status_code == 201, response.get_json()
+    body = response.get_json()
+    successor = body["successor"]
+    assert body["status"] == "superseded"
+    assert successor["id"].startswith("01/08712347000019/21/")
+    assert successor["version"] == 1
+    assert successor["ledger_index"] == body["ledger_index"] - 1  # logged together, first
+    new_credential = successor["credential"]
+    assert new_credential["issuer"] == "did:web:dpp.example.nl:orgs:remaker"
+    assert new_credential["predecessor"] == body["uri"]
+    assert body["credential"]["credentialSubject"]["event"]["successor"] == successor["uri"]
+    verify(new_credential, fetch_via(client))
+    verify(body["credential"], fetch_via(client))
+    product = new_credential["credentialSubject"]["product"]
+    assert product["name"] == event("remanufacture")["successor"]["changes"]["name"]
+    assert product["mass_g"] == example("mattress")["product"]["mass_g"]
+    read = client.get(f"/api/v1/passports/{successor['id']}").get_json()
+    assert read["credential"] == new_credential
+    assert client.get(f"/api/v1/passports/{old}/events").get_json()["status"] == "superseded"
+    again = record(client, orgs["remaker"], old, event("remanufacture"))
+    assert again.status_code == 409
+    assert "superseded" in again.get_json()["detail"]
+    repaired = record(client, orgs["repairer"], successor["id"], event("repair"))
+    assert repaired.status_code == 201, repaired.get_json()
+
+
+@pytest.mark.parametrize(
+    ("successor", "status", "field"),
+    [
+        ({"gtin": "08712346000003"}, 403, "event.successor.gtin"),
+        ({"gtin": "08712347000018"}, 422, "event.successor.gtin"),
+        ({"gtin": GTIN, "changes": {"mass_g": 1.5}}, 422, "event.successor.product.mass_g"),
+        ({"gtin": GTIN, "changes": {"colour": "red"}}, 422, "event.successor.product.colour"),
+        ({"gtin": "08712347000019", "changes": {}, "product": {}}, 422, "event.successor.changes"),
+        ({"gtin": "08712347000019", "granularity": "batch"}, 422, "event.successor.lot"),
+        ({"changes": {}}, 422, "event.successor.gtin"),
+    ],
+)  # fmt: skip
+def test_a_bad_successor_is_refused_naming_its_field(
+    client: Client, orgs: dict[str, str], successor: dict[str, Any], status: int, field: str
+) -> None:
+    old = issue(client, orgs["maker"], "mattress")
+    response = record(
+        client, orgs["remaker"], old, event("remanufacture") | {"successor": successor}
+    )
+    assert response.status_code == status, response.get_json()
+    assert field in response.get_json()["errors"], response.get_json()
+    assert client.get(f"/api/v1/passports/{old}/events").get_json()["status"] == "active"

@@ -26,7 +26,10 @@ def chain(client: FlaskClient, make_org: Any) -> dict[str, Any]:
         indices[kind] = response.get_json()["ledger_index"]
     ended = issue(client, orgs["maker"], "mattress")
     assert record(client, orgs["recycler"], ended, event("end-of-life")).status_code == 201
-    return {"passport": passport, "indices": indices}
+    old = issue(client, orgs["maker"], "mattress")
+    remade = record(client, orgs["remaker"], old, event("remanufacture"))
+    assert remade.status_code == 201, remade.get_json()
+    return {"passport": passport, "indices": indices, "successor": remade.get_json()["successor"]}
 
 
 def test_audit_passes_with_events_and_a_correction_after_one(
@@ -56,3 +59,22 @@ def test_a_tampered_event_row_is_named(
     result = run_audit(runner)
     assert result.exit_code == 1, result.output
     assert named in result.output, result.output
+
+
+def test_a_passport_row_that_forgets_its_predecessor_is_named(
+    app: Flask, runner: FlaskCliRunner, chain: dict[str, Any]
+) -> None:
+    sql(app, "UPDATE passport SET predecessor_id = NULL WHERE id = :i", i=chain["successor"]["id"])
+    result = run_audit(runner)
+    assert result.exit_code == 1, result.output
+    assert "predecessors differ" in result.output, result.output
+
+
+def test_a_link_stated_one_way_only_is_named() -> None:
+    """The service writes both ends in one transaction, so the log itself is fabricated here."""
+    from passport.services.ledger.audit.run import _check_links, _Ranges
+    from passport.services.ledger.audit.tree import AuditFailed
+
+    ranges = _Ranges(successors={("https://x/01/1", "https://x/01/2"): 7}, predecessors={})
+    with pytest.raises(AuditFailed, match="entry 7: a remanufacture link does not point back"):
+        _check_links(None, ranges, "https://x")  # type: ignore[arg-type]

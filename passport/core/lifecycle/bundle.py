@@ -10,9 +10,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from passport.core.errors import LedgerInconsistent, PassportError, SignatureInvalid
-from passport.core.lifecycle.credentials import event_of
-from passport.core.lifecycle.states import Lifecycle, after
-from passport.core.lifecycle.vocabulary import event_kind
+from passport.core.lifecycle.chain import LoggedEntry, check_chain, check_links, subject_of
+from passport.core.lifecycle.states import Lifecycle
 from passport.core.log.keylog import KeyHistory, logged_did_document
 from passport.core.log.kinds import KEY_KINDS, PASSPORT_KINDS, EntryKind, is_history
 from passport.core.log.merkle import leaf_hash, verify_inclusion
@@ -33,16 +32,6 @@ class BundleInvalid(PassportError):
     def __init__(self, step: str, detail: str) -> None:
         super().__init__(f"{step}: {detail}")
         self.step = step
-
-
-@dataclass(frozen=True, slots=True)
-class LoggedEntry:
-    """An entry whose inclusion in the checkpointed tree was proven."""
-
-    index: int
-    kind: str
-    body: dict[str, Any]
-    leaf_hash: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,9 +147,11 @@ def verify_bundle(bundle: Mapping[str, Any], *, log_key: str) -> VerifiedHistory
         for entry in entries:
             if entry.kind in KEY_KINDS:
                 keys.apply(entry.index, entry.kind, entry.body["key"])
-    history = tuple(e for e in entries if is_history(e.kind))
+    logged = [e for e in entries if is_history(e.kind)]
+    history = tuple(e for e in logged if subject_of(e) == passport)
+    linked = tuple(e for e in logged if subject_of(e) != passport)
     with _step("5 credential signatures and key validity by log position"):
-        for entry in history:
+        for entry in logged:
             _verify_signed(entry.body["credential"], keys, entry.index)
     with _step("6 restricted credentials against the logged digests"):
         by_index = {e.index: e for e in history}
@@ -174,9 +165,11 @@ def verify_bundle(bundle: Mapping[str, Any], *, log_key: str) -> VerifiedHistory
             _verify_signed(item["credential"], keys, item["index"])
             tiers.add(str(item["credential"].get("accessTier")))
     with _step("7 chain of versions and events"):
-        state = _check_chain(passport, history)
-    with _step("8 DID documents against the logged keys"):
-        _check_documents(bundle["did_documents"], entries, history)
+        state = check_chain(passport, history)
+    with _step("8 links to the predecessor and successors"):
+        check_links(passport, history, linked)
+    with _step("9 DID documents against the logged keys"):
+        _check_documents(bundle["did_documents"], entries, (*history, *linked))
     return VerifiedHistory(
         passport=passport,
         tree_size=checkpoint.size,
@@ -191,52 +184,6 @@ def _verify_signed(credential: Mapping[str, Any], keys: KeyHistory, index: int) 
     verified = verify_credential(credential, resolve_key=lambda m: keys.key_for(m, index=index))
     if keys.controller_of(verified.verification_method) != credential.get("issuer"):
         raise SignatureInvalid(f"entry {index}: the key is not controlled by the issuer")
-
-
-def _check_chain(passport: str, history: tuple[LoggedEntry, ...]) -> Lifecycle:
-    """The history is one chain: numbered from 1 without gaps, each entry naming the one
-    before it, issuance first, each correction superseding the version before it, and each
-    event possible in the state the entries before it left. Return the state it leads to."""
-    if not history:
-        raise LedgerInconsistent("the bundle holds no version of the passport")
-    previous: LoggedEntry | None = None
-    version: LoggedEntry | None = None
-    state = Lifecycle()
-    for number, entry in enumerate(history, start=1):
-        credential = entry.body["credential"]
-        if credential["credentialSubject"]["id"] != passport:
-            raise LedgerInconsistent(f"entry {entry.index}: credential is about another passport")
-        if credential.get("sequence") != number:
-            raise LedgerInconsistent(
-                f"entry {entry.index}: sequence {credential.get('sequence')}, expected {number}"
-            )
-        if (entry.kind == EntryKind.PASSPORT_ISSUED) != (previous is None):
-            raise LedgerInconsistent(
-                f"entry {entry.index}: a history starts with its issuance, and only there"
-            )
-        if previous is None:
-            if "previousEntry" in credential or "supersedes" in credential:
-                raise LedgerInconsistent(f"entry {entry.index}: the first version links backwards")
-        elif credential.get("previousEntry") != previous.leaf_hash.hex():
-            raise LedgerInconsistent(
-                f"entry {entry.index}: previousEntry does not match entry {previous.index}"
-            )
-        kind = event_kind(entry.kind)
-        if kind is None:
-            if version is not None and credential.get("supersedes") != _id_of(version):
-                raise LedgerInconsistent(f"entry {entry.index}: supersedes the wrong version")
-            version = entry
-        else:
-            event = event_of(credential)
-            if event is None or event.get("kind") != kind.value or "supersedes" in credential:
-                raise LedgerInconsistent(f"entry {entry.index}: not a {kind.value} event")
-            state = after(state, kind, passport=passport)
-        previous = entry
-    return state
-
-
-def _id_of(entry: LoggedEntry) -> Any:
-    return entry.body["credential"]["id"]
 
 
 def _check_documents(

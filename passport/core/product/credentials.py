@@ -46,6 +46,8 @@ class VersionClaim:
     previous_entry: str | None
     supersedes: str | None
     tiers: Mapping[Tier, Mapping[str, Any]]
+    # The Digital Link URI of the passport this one was remanufactured from (first versions).
+    predecessor: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +93,8 @@ def sign_version(
     }
     if claim.supersedes is not None:
         public["supersedes"] = claim.supersedes
+    if claim.predecessor is not None:
+        public["predecessor"] = claim.predecessor
     return sign_bound(
         public, claim.tiers, member="product", signer=signer, at=at, random_bytes=random_bytes
     )

@@ -24,10 +24,12 @@ from passport.core.lifecycle.states import Lifecycle, after, replay
 from passport.core.lifecycle.vocabulary import RECORDERS, EventKind, entry_kind, event_kind
 from passport.core.product.access import Caller, Tier
 from passport.services.context import ServiceContext
+from passport.services.events.remanufacture import prepare_successor, store_successor
 from passport.services.orgs.organisations import signer_for
 from passport.services.passports.history import HistoryPlace, record_history
 from passport.services.passports.idempotency import Remember
 from passport.services.passports.read import load_passport
+from passport.services.passports.views import PassportView
 from passport.store.sql import driver_query
 
 # How far ahead of the service's clock an event's time may be (clocks of scanners drift).
@@ -46,6 +48,7 @@ class EventView:
     credential: dict[str, Any]
     restricted: dict[Tier, dict[str, Any]]
     ledger_index: int | None = None
+    successor: PassportView | None = None  # the passport a remanufacture issued
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +112,12 @@ def record_event(
     _check_time(tiers[Tier.PUBLIC], at)
     history = read_history(sess, passport.id)
     state = after(history.state, kind, passport=passport.id)
+    successor = None
+    if kind is EventKind.REMANUFACTURE:
+        wanted = tiers[Tier.PUBLIC].pop("successor")
+        uri = link.uri(ctx.base_url)
+        successor = prepare_successor(sess, ctx, caller, passport, uri, wanted, at=at)
+        tiers[Tier.PUBLIC]["successor"] = successor.view.uri
     claim = EventClaim(
         subject_id=link.uri(ctx.base_url),
         kind=kind,
@@ -135,6 +144,9 @@ def record_event(
     sess.commit()  # end the reading transaction; the writing one starts under the lock
 
     def write(batch: Session) -> EventView:
+        issued = None
+        if successor is not None:  # the successor's issuance is logged first, then the event
+            issued = store_successor(batch, successor, caller.org_id, passport.id, at=at)
         place = HistoryPlace(passport.id, claim.sequence, None)
         [index] = record_history(batch, [place], [signed], entry_kind(kind), at=at)
         if state.status is not history.state.status:
@@ -143,7 +155,7 @@ def record_event(
                 "UPDATE passport SET status = ? WHERE id = ?",
                 (state.status.value, passport.id),
             )
-        logged = replace(view, ledger_index=index)
+        logged = replace(view, ledger_index=index, successor=issued)
         if remember is not None:
             remember(batch, [logged])
         return logged

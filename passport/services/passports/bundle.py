@@ -1,4 +1,5 @@
-"""Build the offline bundle of a passport: checkpoint, entries with proofs, keys, DID documents."""
+"""Build the offline bundle of a passport: checkpoint, its history and the entries linking it
+to its predecessor and successors, with proofs, keys and DID documents."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import orjson
 from sqlmodel import Session, col, select
 
 from passport.core.lifecycle.bundle import BUNDLE_FORMAT
+from passport.core.lifecycle.vocabulary import EventKind, entry_kind
 from passport.core.log.keylog import logged_did_document
 from passport.core.log.kinds import KEY_KINDS, EntryKind, credential_of
 from passport.core.log.merkle import inclusion_proof
@@ -18,11 +20,30 @@ from passport.services.ledger.nodes import StoredNodes
 from passport.services.ledger.publisher import Publisher
 from passport.services.passports.read import load_passport
 from passport.store.packing import unpack
+from passport.store.sql import driver_query
 from passport.store.tables import HistoryEntryRow, LedgerEntryRow, RestrictedCredentialRow
+
+REMANUFACTURED = entry_kind(EventKind.REMANUFACTURE)
 
 
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
+
+
+# The entries that link a passport to the passports before and after it: its successors'
+# first versions (each names it as predecessor) and its predecessor's remanufacture event
+# (which names it as successor).
+_LINKS = (
+    "SELECT h.ledger_index FROM passport p JOIN history_entry h ON h.passport_id = p.id"
+    " AND h.sequence = 1 WHERE p.predecessor_id = ?"
+    " UNION SELECT h.ledger_index FROM passport p JOIN history_entry h"
+    " ON h.passport_id = p.predecessor_id AND h.kind = ? WHERE p.id = ?"
+)
+
+
+def _links(sess: Session, passport_id: str) -> list[int]:
+    rows = driver_query(sess.connection(), _LINKS, (passport_id, REMANUFACTURED, passport_id))
+    return [index for (index,) in rows]
 
 
 def build_bundle(
@@ -35,7 +56,7 @@ def build_bundle(
         .where(HistoryEntryRow.passport_id == passport.id)
         .order_by(col(HistoryEntryRow.sequence))
     ).all()
-    indices = [h.ledger_index for h in history]
+    indices = [h.ledger_index for h in history] + _links(sess, passport.id)
     published = publisher.covering(max(indices))
     logged = sess.exec(select(LedgerEntryRow).where(col(LedgerEntryRow.idx).in_(indices))).all()
     issuers = {orjson.loads(credential_of(r.entry, r.kind))["issuer"] for r in logged}

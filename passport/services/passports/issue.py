@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert
 from sqlmodel import Session
 
 from passport.core.errors import Conflict, InvalidInput
@@ -27,9 +26,8 @@ from passport.services.orgs.organisations import signer_for
 from passport.services.orgs.prefixes import GtinNotOwned, check_ownership, prefixes_of
 from passport.services.passports.history import record_versions
 from passport.services.passports.idempotency import Remember
+from passport.services.passports.identities import insert_passports, passport_row, taken
 from passport.services.passports.views import PassportView, view_of
-from passport.store.sql import driver_query
-from passport.store.tables import PassportRow, table_of
 
 Progress = Callable[[int], None]
 
@@ -64,28 +62,6 @@ def _prepare(ctx: ServiceContext, request: Mapping[str, Any]) -> _Prepared:
         entropy=secrets.token_bytes(SERIAL_ENTROPY_BYTES),
     )
     return _Prepared(link=link, category=category, tiers=ctx.rules.split_tiers(category, product))
-
-
-def _taken(sess: Session, links: Sequence[DigitalLink]) -> set[str]:
-    """Return the paths among `links` whose id or GTIN+serial is already used: one driver
-    statement per 500 links (a single issuance is one statement)."""
-    taken: set[str] = set()
-    for start in range(0, len(links), 500):
-        chunk = links[start : start + 500]
-        serials = [link for link in chunk if link.serial is not None]
-        sql = f"SELECT id, gtin, serial FROM passport WHERE id IN ({', '.join('?' * len(chunk))})"
-        sql += " OR (gtin = ? AND serial = ?)" * len(serials)
-        params: list[str | None] = [link.path for link in chunk]
-        params += [value for link in serials for value in (link.gtin, link.serial)]
-        rows = driver_query(sess.connection(), sql, params)
-        ids = {row[0] for row in rows}
-        pairs = {(row[1], row[2]) for row in rows}
-        taken |= {
-            link.path
-            for link in chunk
-            if link.path in ids or (link.serial is not None and (link.gtin, link.serial) in pairs)
-        }
-    return taken
 
 
 def issue_passports(
@@ -212,9 +188,9 @@ def _prepare_all(
         seen.setdefault(key, number)
         prepared.append(item)
         numbers.append(number)
-    taken = _taken(sess, [p.link for p in prepared])
+    used = taken(sess, [p.link for p in prepared])
     for number, item in zip(numbers, prepared, strict=True):
-        if item.link.path in taken:
+        if item.link.path in used:
             errors.setdefault(number, {})["id"] = [f"{item.link.path} is already used"]
     if errors:
         raise BulkRejected(errors)
@@ -231,24 +207,10 @@ def _store(
     at: datetime,
     remember: Remember | None,
 ) -> list[PassportView]:
-    passports = [
-        {
-            "id": p.link.path,
-            "gtin": p.link.gtin,
-            "variant": p.link.variant,
-            "lot": p.link.lot,
-            "serial": p.link.serial,
-            "granularity": p.link.granularity.value,
-            "category": p.category,
-            "org_id": issuer.org_id,
-            "created_at": at,
-        }
-        for p in prepared
-    ]
+    passports = [passport_row(p.link, p.category, issuer.org_id, at=at) for p in prepared]
 
     def write(batch: Session) -> list[PassportView]:
-        if passports:
-            batch.connection().execute(insert(table_of(PassportRow)), passports)
+        insert_passports(batch, passports)
         logged = record_versions(batch, views, signed, EntryKind.PASSPORT_ISSUED, at=at)
         if remember is not None:
             remember(batch, logged)

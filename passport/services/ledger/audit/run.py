@@ -93,6 +93,7 @@ def audit(
     ranges = _check_ranges(
         tasks, (url, keys, restricted_signatures, base_url), workers=workers, progress=progress
     )
+    _check_links(sess, ranges, base_url)
     _check_orphans(sess)
     _check_head(sess, size)
     tree = UpperTree(RANGE_LEVEL, ranges.roots)
@@ -117,6 +118,8 @@ class _Ranges:
     cuts: dict[int, list[bytes]] = field(default_factory=dict)
     signatures: int = 0
     restricted: int = 0
+    successors: dict[tuple[str, str], int] = field(default_factory=dict)
+    predecessors: dict[tuple[str, str], int] = field(default_factory=dict)
 
 
 def _check_ranges(
@@ -143,12 +146,30 @@ def _check_ranges(
             ranges.cuts.update(result.cuts)
             ranges.signatures += result.signatures
             ranges.restricted += result.restricted
+            ranges.successors |= result.successors
+            ranges.predecessors |= result.predecessors
             if progress is not None:
                 progress("entries", result.end)
     if failures or tree_failures:
         index, detail = min(failures or tree_failures)
         raise AuditFailed(f"entry {index}: {detail}", index)
     return ranges
+
+
+def _check_links(sess: Session, ranges: _Ranges, base_url: str) -> None:
+    """Every remanufacture link holds both ways in the log (the event names the successor, the
+    successor's first version names the predecessor), and the passport rows serve it."""
+    one_way = set(ranges.successors) ^ set(ranges.predecessors)
+    if one_way:
+        index = min(ranges.successors.get(p, ranges.predecessors.get(p, 0)) for p in one_way)
+        raise AuditFailed(f"entry {index}: a remanufacture link does not point back", index)
+    rows = sess.execute(
+        text("SELECT predecessor_id, id FROM passport WHERE predecessor_id IS NOT NULL")
+    ).all()
+    base = base_url.rstrip("/")
+    served = {(f"{base}/{old}", f"{base}/{new}") for old, new in rows}
+    if served != set(ranges.predecessors):
+        raise AuditFailed("the passports' predecessors differ from the remanufactures logged")
 
 
 def _check_orphans(sess: Session) -> None:

@@ -13,13 +13,14 @@ O(n / RANGE).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import orjson
 from sqlalchemy import Connection, Engine
 
 from passport.core.errors import LedgerInconsistent, PassportError, SignatureInvalid
 from passport.core.lifecycle.credentials import event_of
-from passport.core.lifecycle.vocabulary import event_kind
+from passport.core.lifecycle.vocabulary import EventKind, entry_kind, event_kind
 from passport.core.log.keylog import KeyHistory
 from passport.core.log.kinds import KEY_KINDS, credential_of, is_history
 from passport.core.log.merkle import leaf_hash, node_hash
@@ -37,6 +38,7 @@ from passport.services.ledger.audit.served import (
 from passport.services.ledger.audit.tree import compare_tiles
 from passport.store.sql import driver_query, make_engine, stored_bytes
 
+REMANUFACTURED = entry_kind(EventKind.REMANUFACTURE)
 RANGE_LEVEL = 2 * HEIGHT
 # Entries per task: a perfect subtree, so ranges hash on their own, and the bottom of a tile
 # level, so the tiles of levels 0 and 1 lie wholly inside one range each.
@@ -57,6 +59,10 @@ class RangeResult:
     cuts: dict[int, list[bytes]] = field(default_factory=dict)
     signatures: int = 0
     restricted: int = 0
+    # Remanufacture links, (predecessor URI, successor URI) → index: as remanufacture events
+    # state them, and as the successors' first versions do.
+    successors: dict[tuple[str, str], int] = field(default_factory=dict)
+    predecessors: dict[tuple[str, str], int] = field(default_factory=dict)
     failure: Failure | None = None  # an entry, or what is served from it, is wrong
     tree_failure: Failure | None = None  # a stored node hash is wrong (reported after entries)
 
@@ -171,16 +177,28 @@ def _check_entry(
     result.signatures += 1
     digests = {r["digestSRI"]: r["id"] for r in credential.get("relatedResource", [])}
     subject = credential.get("credentialSubject", {}).get("id")
+    _note_links(index, kind, credential, subject, result)
     return credential.get("previousEntry"), digests, subject
 
 
-def _check_event(kind: str, credential: dict[str, object]) -> None:
+def _check_event(kind: str, credential: dict[str, Any]) -> None:
     """An event entry holds an event credential of its kind; a version entry holds none."""
     logged = event_kind(kind)  # LedgerInconsistent for an event kind outside the vocabulary
     event = event_of(credential)
     stated = event.get("kind") if event is not None else None
     if (logged.value if logged is not None else None) != stated:
         raise LedgerInconsistent(f"a {kind} entry holds a credential of event {stated!r}")
+
+
+def _note_links(
+    index: int, kind: str, credential: dict[str, Any], subject: Any, result: RangeResult
+) -> None:
+    """Note the remanufacture link an entry states, for the parent to match both ways."""
+    if kind == REMANUFACTURED:
+        event = event_of(credential) or {}
+        result.successors[(str(subject), str(event.get("successor")))] = index
+    elif "predecessor" in credential:
+        result.predecessors[(str(credential["predecessor"]), str(subject))] = index
 
 
 def _levels(leaves: list[bytes]) -> list[list[bytes]]:

@@ -1,0 +1,115 @@
+"""The chain a passport's history forms: versions and events in order, and the links to the
+passports before and after it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from passport.core.errors import LedgerInconsistent
+from passport.core.lifecycle.credentials import event_of
+from passport.core.lifecycle.states import Lifecycle, after
+from passport.core.lifecycle.vocabulary import EventKind, event_kind
+from passport.core.log.kinds import EntryKind
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedEntry:
+    """An entry whose inclusion in the checkpointed tree was proven."""
+
+    index: int
+    kind: str
+    body: dict[str, Any]
+    leaf_hash: bytes
+
+
+def check_chain(passport: str, history: tuple[LoggedEntry, ...]) -> Lifecycle:
+    """The history is one chain: numbered from 1 without gaps, each entry naming the one
+    before it, issuance first, each correction superseding the version before it, and each
+    event possible in the state the entries before it left. Return the state it leads to."""
+    if not history:
+        raise LedgerInconsistent("the bundle holds no version of the passport")
+    previous: LoggedEntry | None = None
+    version: LoggedEntry | None = None
+    state = Lifecycle()
+    for number, entry in enumerate(history, start=1):
+        credential = entry.body["credential"]
+        if credential["credentialSubject"]["id"] != passport:
+            raise LedgerInconsistent(f"entry {entry.index}: credential is about another passport")
+        if credential.get("sequence") != number:
+            raise LedgerInconsistent(
+                f"entry {entry.index}: sequence {credential.get('sequence')}, expected {number}"
+            )
+        if (entry.kind == EntryKind.PASSPORT_ISSUED) != (previous is None):
+            raise LedgerInconsistent(
+                f"entry {entry.index}: a history starts with its issuance, and only there"
+            )
+        if previous is None:
+            if "previousEntry" in credential or "supersedes" in credential:
+                raise LedgerInconsistent(f"entry {entry.index}: the first version links backwards")
+        elif credential.get("previousEntry") != previous.leaf_hash.hex():
+            raise LedgerInconsistent(
+                f"entry {entry.index}: previousEntry does not match entry {previous.index}"
+            )
+        kind = event_kind(entry.kind)
+        if kind is None:
+            if version is not None and credential.get("supersedes") != _id_of(version):
+                raise LedgerInconsistent(f"entry {entry.index}: supersedes the wrong version")
+            version = entry
+        else:
+            event = event_of(credential)
+            if event is None or event.get("kind") != kind.value or "supersedes" in credential:
+                raise LedgerInconsistent(f"entry {entry.index}: not a {kind.value} event")
+            state = after(state, kind, passport=passport)
+        previous = entry
+    return state
+
+
+def _id_of(entry: LoggedEntry) -> Any:
+    return entry.body["credential"]["id"]
+
+
+def subject_of(entry: LoggedEntry) -> Any:
+    return entry.body["credential"]["credentialSubject"]["id"]
+
+
+def check_links(
+    passport: str, history: tuple[LoggedEntry, ...], linked: tuple[LoggedEntry, ...]
+) -> None:
+    """Remanufacture links hold both ways: each remanufacture event of the passport names a
+    successor whose first version (in the bundle) names the passport as its predecessor; a
+    passport with a predecessor has that predecessor's remanufacture event naming it. The
+    bundle holds no other entry about another passport."""
+    wanted: set[int] = set()
+    for entry in history:
+        event = event_of(entry.body["credential"])
+        if event is None or event.get("kind") != EventKind.REMANUFACTURE.value:
+            continue
+        found = [
+            e
+            for e in linked
+            if e.kind == EntryKind.PASSPORT_ISSUED and subject_of(e) == event.get("successor")
+        ]
+        if not found or found[0].body["credential"].get("predecessor") != passport:
+            raise LedgerInconsistent(
+                f"entry {entry.index}: successor {event.get('successor')} does not point back"
+            )
+        wanted.add(found[0].index)
+    predecessor = history[0].body["credential"].get("predecessor")
+    if predecessor is not None:
+        found = [
+            e
+            for e in linked
+            if subject_of(e) == predecessor
+            and (event := event_of(e.body["credential"])) is not None
+            and event.get("kind") == EventKind.REMANUFACTURE.value
+            and event.get("successor") == passport
+        ]
+        if not found:
+            raise LedgerInconsistent(
+                f"entry {history[0].index}: predecessor {predecessor} names no such successor"
+            )
+        wanted.add(found[0].index)
+    for entry in linked:
+        if entry.index not in wanted:
+            raise LedgerInconsistent(f"entry {entry.index}: credential is about another passport")
