@@ -99,7 +99,14 @@ def _store_identity(app: Flask) -> None:
                 raise _mismatch(base_url, row.base_url)
             return
         _check_log_names(sess, base_url)
-        sess.add(InstanceRow(id=_INSTANCE_ID, base_url=base_url, created_at=datetime.now(UTC)))
+        # An instance upgraded from 0.1.0 gets its row here: claims logged so far were never
+        # drawn from recorded lots (see `InstanceRow.claims_from`).
+        size = sess.execute(text("SELECT size FROM ledger_head WHERE id = 1")).scalar() or 0
+        sess.add(
+            InstanceRow(
+                id=_INSTANCE_ID, base_url=base_url, created_at=datetime.now(UTC), claims_from=size
+            )
+        )
         sess.commit()
     app.config["DPP_BASE_URL"] = base_url
     app.config["DPP_BASE_URL_STORED"] = True

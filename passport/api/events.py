@@ -13,12 +13,13 @@ from werkzeug.exceptions import UnsupportedMediaType
 
 from passport.api.auth import authenticated, optional_caller, required_caller
 from passport.api.passports import BEARER, IDEMPOTENCY, ctx, write_of
-from passport.api.schemas import EventOut, HistoryOut, PassportOut, WaitArgs
+from passport.api.schemas import EventOut, HistoryOut, LotOut, PassportOut, WaitArgs
 from passport.core import limits
 from passport.core.errors import InvalidInput
 from passport.core.lifecycle.vocabulary import EventKind
 from passport.services.events import writes
-from passport.services.events.read import StoredEntry, StoredHistory, read_history
+from passport.services.events.lots import LotView, get_lot
+from passport.services.events.read import StoredEntry, StoredHistory, stored_history
 from passport.services.events.record import EventView
 from passport.store import db
 
@@ -66,6 +67,7 @@ _PASSPORT_OUT = PassportOut()
 def _recorded(views: list[EventView]) -> dict[str, Any]:
     view = views[0]
     successor = {} if view.successor is None else {"successor": _PASSPORT_OUT.dump(view.successor)}
+    lots = {"lots": [_lot(lot) for lot in view.lots]} if view.lots else {}
     return {
         "passport": view.passport,
         "uri": view.uri,
@@ -76,7 +78,35 @@ def _recorded(views: list[EventView]) -> dict[str, Any]:
         "restricted": {tier.value: cred for tier, cred in view.restricted.items()},
         "ledger_index": view.ledger_index,
         **successor,
+        **lots,
     }
+
+
+def _lot(lot: LotView) -> dict[str, Any]:
+    return {
+        "id": lot.id,
+        "uri": lot.uri,
+        "material": lot.material,
+        "mass_g": lot.mass_g,
+        "claimed_g": lot.claimed_g,
+        "remaining_g": lot.remaining_g,
+        "ledger_index": lot.ledger_index,
+        "credential": lot.credential,
+        "claims": list(lot.claims),
+    }
+
+
+@blp.route("/lots/<passport_id:lot_id>")
+class MaterialLot(MethodView):
+    """A material lot produced by recorded recycling."""
+
+    @blp.response(200, LotOut)
+    def get(self, lot_id: str) -> Response:
+        """Return the lot's origin (its credential names the run and its inputs), its mass, the
+        passports that claim it as recycled content and what remains."""
+        return Response(
+            orjson.dumps(_lot(get_lot(db.session(), ctx(), lot_id))), mimetype="application/json"
+        )
 
 
 @blp.route("/passports/<passport_id:passport_id>/events")
@@ -102,7 +132,9 @@ class PassportEvents(MethodView):
     @blp.response(200, HistoryOut)
     def get(self, passport_id: str) -> Response:
         """List the passport's events in ledger order; restricted tiers as the role allows."""
-        stored = read_history(db.session(), ctx(), optional_caller(), passport_id, events_only=True)
+        stored = stored_history(
+            db.session(), ctx(), optional_caller(), passport_id, events_only=True
+        )
         return _history(stored, "events")
 
 
@@ -113,7 +145,7 @@ class PassportHistory(MethodView):
     @blp.response(200, HistoryOut)
     def get(self, passport_id: str) -> Response:
         """Return every version and event in ledger order, each with its ledger index."""
-        stored = read_history(
+        stored = stored_history(
             db.session(), ctx(), optional_caller(), passport_id, events_only=False
         )
         return _history(stored, "entries")

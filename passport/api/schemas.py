@@ -124,6 +124,29 @@ class BundleOut(ma.Schema):
     did_documents = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Dict())
 
 
+class LotClaimOut(ma.Schema):
+    """Grams of a lot a passport's current version claims as recycled content."""
+
+    passport = ma.fields.String()
+    sequence = ma.fields.Integer()
+    mass_g = ma.fields.Integer()
+    ledger_index = ma.fields.Integer()
+
+
+class LotOut(ma.Schema):
+    """A material lot: origin (in its credential), mass, claims and what remains."""
+
+    id = ma.fields.String(metadata={"description": "Digital Link path, 01/{gtin}/10/{lot}"})
+    uri = ma.fields.String()
+    material = ma.fields.String()
+    mass_g = ma.fields.Integer()
+    claimed_g = ma.fields.Integer()
+    remaining_g = ma.fields.Integer()
+    ledger_index = ma.fields.Integer()
+    credential = ma.fields.Dict(metadata={"description": "the signed lot credential"})
+    claims = ma.fields.List(ma.fields.Nested(LotClaimOut))
+
+
 class EventOut(ma.Schema):
     """A recorded lifecycle event with its signed credentials."""
 
@@ -138,6 +161,9 @@ class EventOut(ma.Schema):
     inclusion = ma.fields.Nested(CoveredOut, metadata={"description": "with ?wait=checkpoint"})
     successor = ma.fields.Nested(
         PassportOut, metadata={"description": "the new passport a remanufacture issued"}
+    )
+    lots = ma.fields.List(
+        ma.fields.Nested(LotOut), metadata={"description": "the lots a recycling run produced"}
     )
 
 

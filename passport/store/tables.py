@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     BigInteger,
+    CheckConstraint,
     Column,
     DateTime,
     ForeignKeyConstraint,
@@ -162,6 +163,47 @@ class RestrictedCredentialRow(SQLModel, table=True):
     packed: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
+class MaterialLotRow(SQLModel, table=True):
+    """A material lot produced by recorded recycling: its Digital Link batch id, its mass, and
+    how much of it passports claim as recycled content (never more than its mass)."""
+
+    __tablename__ = "material_lot"
+    __table_args__ = (
+        CheckConstraint("claimed_g >= 0 AND claimed_g <= mass_g", name="ck_material_lot_claimed"),
+        UniqueConstraint("gtin", "lot", name="uq_material_lot_gtin_lot"),
+    )
+
+    id: str = Field(primary_key=True, max_length=200)  # 01/{gtin}/10/{lot}
+    gtin: str = Field(max_length=14)
+    lot: str = Field(max_length=20)
+    material: str = Field(max_length=60)
+    mass_g: int = Field(sa_column=Column(BigInteger, nullable=False))
+    claimed_g: int = Field(sa_column=Column(BigInteger, nullable=False, server_default="0"))
+    org_id: int = Field(foreign_key="organisation.id", index=True)
+    # The lot's credential (kind lot:produced) and the recycling run that produced it.
+    ledger_index: int = Field(sa_column=Column(BigInteger, nullable=False, unique=True))
+    batch: str = Field(max_length=60, index=True)
+    created_at: datetime = Field(sa_column=_when())
+
+
+class LotClaimRow(SQLModel, table=True):
+    """Grams of a lot a passport version claims as recycled content. A passport's claims are
+    those of its newest version: a correction releases the ones before it."""
+
+    __tablename__ = "lot_claim"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["passport_id", "sequence"], ["history_entry.passport_id", "history_entry.sequence"]
+        ),
+        CheckConstraint("mass_g > 0", name="ck_lot_claim_mass"),
+    )
+
+    passport_id: str = Field(primary_key=True, max_length=200)
+    sequence: int = Field(primary_key=True)
+    lot_id: str = Field(foreign_key="material_lot.id", primary_key=True, max_length=200)
+    mass_g: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
 class LedgerEntryRow(SQLModel, table=True):
     """One entry of the append-only log: its exact bytes at a contiguous index. Insert-only."""
 
@@ -230,6 +272,9 @@ class InstanceRow(SQLModel, table=True):
     id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     base_url: str = Field(max_length=300)
     created_at: datetime = Field(sa_column=_when())
+    # The log's size when recycled-content claims began to be checked against lots (0.2.0);
+    # claims logged before it were never drawn from recorded lots, and the audit says so.
+    claims_from: int = Field(sa_column=Column(BigInteger, nullable=False, server_default="0"))
 
 
 def row_id(row: OrganisationRow) -> int:

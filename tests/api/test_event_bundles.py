@@ -150,7 +150,7 @@ def test_a_bundle_without_its_link_fails(remanufactured: dict[str, Any], which: 
     bundle["entries"] = [e for e in bundle["entries"] if not about_another(e)]
     with pytest.raises(BundleInvalid) as caught:
         verify_bundle(bundle, log_key=remanufactured["log_key"])
-    assert caught.value.step == "8 links to the predecessor and successors"
+    assert caught.value.step == "9 links to the predecessor and successors"
 
 
 def test_a_successor_naming_another_predecessor_does_not_point_back(

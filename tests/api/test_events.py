@@ -28,6 +28,7 @@ RECORDER = {
     "disassemble": "recycler",
     "end-of-life": "recycler",
     "remanufacture": "remaker",
+    "recycle": "recycler",
 }
 ROLES = {
     "maker": "manufacturer",
@@ -379,3 +380,60 @@ def test_a_bad_successor_is_refused_naming_its_field(
     assert response.status_code == status, response.get_json()
     assert field in response.get_json()["errors"], response.get_json()
     assert client.get(f"/api/v1/passports/{old}/events").get_json()["status"] == "active"
+
+
+def test_recycling_ends_every_input_and_produces_lots_within_the_input_mass(
+    client: Client, orgs: dict[str, str]
+) -> None:
+    main = issue(client, orgs["maker"], "mattress")
+    other = issue(client, orgs["maker"], "mattress")
+    body = event("recycle") | {"inputs": [other], "mass_in_g": 44000}
+    response = record(client, orgs["recycler"], main, body)
+    assert response.status_code == 201, response.get_json()
+    recorded = response.get_json()
+    assert recorded["status"] == "end-of-life"
+    stated = recorded["credential"]["credentialSubject"]["event"]
+    assert stated["inputs"] == [recorded["uri"], f"https://dpp.example.nl/{other}"]
+    assert stated["loss_g"] == 44000 - sum(o["mass_g"] for o in event("recycle")["outputs"])
+    lots = recorded["lots"]
+    assert [lot["material"] for lot in lots] == ["steel", "polyurethane_foam", "polyester"]
+    assert [o["lot"] for o in stated["outputs"]] == [lot["uri"] for lot in lots]
+    for lot in lots:
+        assert lot["id"].startswith("01/087123480000")
+        assert "/10/" in lot["id"]
+        credential = lot["credential"]
+        assert credential["issuer"] == "did:web:dpp.example.nl:orgs:recycler"
+        assert credential["credentialSubject"]["lot"]["batch"] == stated["batch"]
+        verify(credential, fetch_via(client))
+        read = client.get(f"/api/v1/lots/{lot['id']}").get_json()
+        assert read["remaining_g"] == read["mass_g"] == lot["mass_g"]
+        assert read["credential"] == credential
+    events = client.get(f"/api/v1/passports/{other}/events").get_json()
+    assert events["status"] == "end-of-life"
+    [consumed] = events["events"]
+    assert consumed["credential"]["credentialSubject"]["event"]["batch"] == stated["batch"]
+    verify(consumed["credential"], fetch_via(client))
+    again = record(client, orgs["recycler"], other, event("recycle"))
+    assert again.status_code == 409
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "field"),
+    [
+        ({"mass_in_g": 100}, 422, "event.outputs"),
+        ({"inputs": ["01/08712346012341/21/NOSUCH"]}, 404, "event.inputs.0"),
+        ({"outputs": [{"material": "steel", "mass_g": 5, "gtin": "08712345678906"}]}, 403,
+         "event.outputs.0.gtin"),
+        ({"outputs": [{"material": "steel", "mass_g": 0, "gtin": "08712348000018"}]}, 422,
+         "event.outputs.0.mass_g"),
+        ({"outputs": []}, 422, "event.outputs"),
+    ],
+)  # fmt: skip
+def test_a_bad_recycling_run_is_refused_naming_its_field(
+    client: Client, orgs: dict[str, str], change: dict[str, Any], status: int, field: str
+) -> None:
+    main = issue(client, orgs["maker"], "mattress")
+    response = record(client, orgs["recycler"], main, event("recycle") | change)
+    assert response.status_code == status, response.get_json()
+    assert field in response.get_json()["errors"], response.get_json()
+    assert client.get(f"/api/v1/passports/{main}/events").get_json()["status"] == "active"

@@ -126,12 +126,35 @@ def _heavy_layers(data: dict[str, Any]) -> None:
     data["layers"][0]["mass_g"] = data["mass_g"]
 
 
+# Recycled content of the textile example (its lots exist only on a ledger that recorded them,
+# so the examples carry none; the product rules do not look the lots up).
+RECYCLED = {
+    "material": "polyester",
+    "share_percent": 30,
+    "origin": "post_consumer",
+    "lots": [
+        {"lot_id": "https://dpp.example.nl/01/08712348000018/10/RPET-2025-041", "mass_g": 200},
+        {"lot_id": "https://dpp.example.nl/01/08712348000018/10/RPET-2025-044", "mass_g": 160},
+    ],
+}
+
+
+def _recycled(data: dict[str, Any]) -> dict[str, Any]:
+    data["recycled_content"] = [copy.deepcopy(RECYCLED)]
+    entry: dict[str, Any] = data["recycled_content"][0]
+    return entry
+
+
 def _heavy_lots(data: dict[str, Any]) -> None:
-    data["recycled_content"][0]["lots"][0]["mass_g"] = data["mass_g"]
+    _recycled(data)["lots"][0]["mass_g"] = data["mass_g"]
 
 
 def _unbacked_share(data: dict[str, Any]) -> None:
-    data["recycled_content"][0]["share_percent"] = 40
+    _recycled(data)["share_percent"] = 40
+
+
+def _understated_share(data: dict[str, Any]) -> None:
+    _recycled(data)["share_percent"] = 20
 
 
 BAD = [
@@ -164,6 +187,7 @@ BAD = [
     ("textile", _nested("manufacturer", "gln", "8712345000005"), "product.manufacturer.gln"),
     ("textile", _heavy_lots, "product.recycled_content"),
     ("textile", _unbacked_share, "product.recycled_content.0.share_percent"),
+    ("textile", _understated_share, "product.recycled_content.0.share_percent"),
     ("mattress", _heavy_layers, "product.layers"),
     ("mattress", _set("layers", []), "product.layers"),
     ("mattress", _drop("dimensions"), "product.dimensions"),
@@ -390,7 +414,7 @@ def test_a_float_anywhere_is_refused(where: str) -> None:
         data["mass_g"] = 1200.0
         path = "product.mass_g"
     elif where == "nested":
-        data["recycled_content"][0]["lots"][1]["mass_g"] = 160.0
+        _recycled(data)["lots"][1]["mass_g"] = 160.0
         path = "product.recycled_content.0.lots.1.mass_g"
     else:
         data["trims"][1]["mass_g"] = 4.0

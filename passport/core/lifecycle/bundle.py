@@ -10,7 +10,13 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from passport.core.errors import LedgerInconsistent, PassportError, SignatureInvalid
-from passport.core.lifecycle.chain import LoggedEntry, check_chain, check_links, subject_of
+from passport.core.lifecycle.chain import (
+    LoggedEntry,
+    check_chain,
+    check_links,
+    check_materials,
+    subject_of,
+)
 from passport.core.lifecycle.states import Lifecycle
 from passport.core.log.keylog import KeyHistory, logged_did_document
 from passport.core.log.kinds import KEY_KINDS, PASSPORT_KINDS, EntryKind, is_history
@@ -150,8 +156,9 @@ def verify_bundle(bundle: Mapping[str, Any], *, log_key: str) -> VerifiedHistory
     logged = [e for e in entries if is_history(e.kind)]
     history = tuple(e for e in logged if subject_of(e) == passport)
     linked = tuple(e for e in logged if subject_of(e) != passport)
+    lots = tuple(e for e in entries if e.kind == EntryKind.LOT_PRODUCED)
     with _step("5 credential signatures and key validity by log position"):
-        for entry in logged:
+        for entry in (*logged, *lots):
             _verify_signed(entry.body["credential"], keys, entry.index)
     with _step("6 restricted credentials against the logged digests"):
         by_index = {e.index: e for e in history}
@@ -166,10 +173,12 @@ def verify_bundle(bundle: Mapping[str, Any], *, log_key: str) -> VerifiedHistory
             tiers.add(str(item["credential"].get("accessTier")))
     with _step("7 chain of versions and events"):
         state = check_chain(passport, history)
-    with _step("8 links to the predecessor and successors"):
-        check_links(passport, history, linked)
-    with _step("9 DID documents against the logged keys"):
-        _check_documents(bundle["did_documents"], entries, (*history, *linked))
+    with _step("8 lot balances and recycling outputs"):
+        claimants = check_materials(passport, history, linked, lots)
+    with _step("9 links to the predecessor and successors"):
+        check_links(passport, history, linked, claimants)
+    with _step("10 DID documents against the logged keys"):
+        _check_documents(bundle["did_documents"], entries, (*history, *linked, *lots))
     return VerifiedHistory(
         passport=passport,
         tree_size=checkpoint.size,

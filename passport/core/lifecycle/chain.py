@@ -6,11 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from passport.core.errors import LedgerInconsistent
+from passport.core.errors import InvalidInput, LedgerInconsistent
 from passport.core.lifecycle.credentials import event_of
+from passport.core.lifecycle.lots import Balances, drawn_from, lot_of
 from passport.core.lifecycle.states import Lifecycle, after
 from passport.core.lifecycle.vocabulary import EventKind, event_kind
-from passport.core.log.kinds import EntryKind
+from passport.core.log.kinds import PASSPORT_KINDS, EntryKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,13 +75,17 @@ def subject_of(entry: LoggedEntry) -> Any:
 
 
 def check_links(
-    passport: str, history: tuple[LoggedEntry, ...], linked: tuple[LoggedEntry, ...]
+    passport: str,
+    history: tuple[LoggedEntry, ...],
+    linked: tuple[LoggedEntry, ...],
+    claimants: set[int] | frozenset[int] = frozenset(),
 ) -> None:
     """Remanufacture links hold both ways: each remanufacture event of the passport names a
     successor whose first version (in the bundle) names the passport as its predecessor; a
     passport with a predecessor has that predecessor's remanufacture event naming it. The
-    bundle holds no other entry about another passport."""
-    wanted: set[int] = set()
+    bundle holds no other entry about another passport (but `claimants`, the versions of other
+    passports that claim the lots it carries)."""
+    wanted: set[int] = set(claimants)
     for entry in history:
         event = event_of(entry.body["credential"])
         if event is None or event.get("kind") != EventKind.REMANUFACTURE.value:
@@ -113,3 +118,68 @@ def check_links(
     for entry in linked:
         if entry.index not in wanted:
             raise LedgerInconsistent(f"entry {entry.index}: credential is about another passport")
+
+
+def check_materials(
+    passport: str,
+    history: tuple[LoggedEntry, ...],
+    linked: tuple[LoggedEntry, ...],
+    lots: tuple[LoggedEntry, ...],
+) -> set[int]:
+    """The lots a bundle carries balance as far as it can see: replayed in log order with the
+    passport's versions and the current versions of the other passports that claim them, no
+    lot is ever claimed past its mass; each lot the passport claims is there; a recycling run
+    of the passport produced exactly the lots its event names. Return the indices of the
+    other passports' entries this justifies."""
+    base = passport[: passport.index("/01/")] if "/01/" in passport else passport
+    balances = Balances()
+    for entry in lots:
+        credential = entry.body["credential"]
+        lot = lot_of(credential)
+        if lot is None:
+            raise LedgerInconsistent(f"entry {entry.index}: a lot entry states no lot")
+        balances.produce(subject_of(entry), lot["material"], lot["mass_g"], index=entry.index)
+    justified: set[int] = set()
+    own: set[str] = set()  # the lots a version of the passport drew on
+    versions = [e for e in (*history, *linked) if e.kind in PASSPORT_KINDS]
+    for entry in sorted(versions, key=lambda e: e.index):
+        subject = entry.body["credential"]["credentialSubject"]
+        try:
+            drawn = drawn_from(subject.get("product", {}), base)
+        except InvalidInput as exc:
+            raise LedgerInconsistent(f"entry {entry.index}: {exc.detail}") from None
+        if subject["id"] != passport:
+            if not any(item.lot in balances.mass for item in drawn):
+                continue
+            justified.add(entry.index)
+        else:
+            own |= {item.lot for item in drawn}
+        balances.claim(subject["id"], drawn, index=entry.index)
+    produced = _check_outputs(history, lots)
+    unused = {e.index for e in lots if e.index not in produced and subject_of(e) not in own}
+    if unused:
+        raise LedgerInconsistent(f"entry {min(unused)}: a lot the passport neither made nor claims")
+    return justified
+
+
+def _check_outputs(history: tuple[LoggedEntry, ...], lots: tuple[LoggedEntry, ...]) -> set[int]:
+    """The passport's recycling run names each lot it produced, as the lot states itself."""
+    by_uri = {subject_of(e): e for e in lots}
+    produced: set[int] = set()
+    for entry in history:
+        event = event_of(entry.body["credential"])
+        if event is None or event.get("kind") != EventKind.RECYCLE.value:
+            continue
+        for output in event.get("outputs", []):
+            lot_entry = by_uri.get(output.get("lot"))
+            lot = lot_of(lot_entry.body["credential"]) if lot_entry is not None else None
+            stated = (output.get("material"), output.get("mass_g"), event.get("batch"))
+            if lot is None or (lot["material"], lot["mass_g"], lot["batch"]) != stated:
+                raise LedgerInconsistent(
+                    f"entry {entry.index}: output {output.get('lot')} is not the lot it names"
+                )
+            produced.add(lot_entry.index)  # type: ignore[union-attr]
+        total = sum(int(o.get("mass_g", 0)) for o in event.get("outputs", []))
+        if total > int(event.get("mass_in_g", 0)):
+            raise LedgerInconsistent(f"entry {entry.index}: the lots outweigh the input")
+    return produced

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from passport.core.errors import InvalidInput
@@ -39,20 +39,28 @@ def _check_masses(data: dict[str, Any], errors: Errors) -> None:
     if mass_in is not None and mass_out is not None and mass_out > mass_in + added:
         parts = f" and {added} g of parts replaced" if added else ""
         _add(errors, "mass_out_g", f"is {mass_out} g, more than mass_in_g {mass_in} g{parts}")
-    if mass_in is not None and "components" in data:
-        total = _sum_of(data["components"])
-        if total > mass_in:
-            _add(errors, "components", f"masses sum to {total} g, more than mass_in_g {mass_in} g")
+    for field in ("components", "outputs"):
+        total = _sum_of(data.get(field))
+        if mass_in is not None and field in data and total > mass_in:
+            _add(errors, field, f"masses sum to {total} g, more than mass_in_g {mass_in} g")
+
+
+# The widest UTC offsets in use (and the widest EPCIS 2.0 allows).
+_MAX_OFFSET = timedelta(hours=14)
 
 
 def _check_time(data: dict[str, Any], errors: Errors) -> None:
-    """The time of the act is a real date and time (the schema checks only its shape)."""
+    """The time of the act is a real date and time with a real offset (the schema checks only
+    its shape)."""
     value = data.get("occurred_at")
     if isinstance(value, str):
         try:
-            datetime.fromisoformat(value)
+            offset = datetime.fromisoformat(value).utcoffset()
         except ValueError:
             _add(errors, "occurred_at", f"{value!r} is not a valid date and time")
+            return
+        if offset is not None and abs(offset) > _MAX_OFFSET:
+            _add(errors, "occurred_at", "its UTC offset is beyond ±14:00")
 
 
 def _check_glns(data: dict[str, Any], errors: Errors) -> None:

@@ -13,6 +13,7 @@ class EntryKind(StrEnum):
 
     PASSPORT_ISSUED = "passport:issued"
     PASSPORT_CORRECTED = "passport:corrected"
+    LOT_PRODUCED = "lot:produced"
     KEY_REGISTERED = "key:registered"
     KEY_RETIRED = "key:retired"
     KEY_REVOKED = "key:revoked"
@@ -48,8 +49,9 @@ _HEAD = b'{"credential":'
 
 
 def credential_of(entry: bytes, kind: str) -> bytes:
-    """Return the credential's JCS bytes inside a passport entry that `entry_bytes` made: the
-    one stored copy of a public credential, which reads serve as they are."""
+    """Return the credential's JCS bytes inside an entry that `entry_bytes` made (a passport
+    version, an event or a lot): the one stored copy of a public credential, which reads serve
+    as they are."""
     tail = b',"kind":' + canonicalize(kind) + b',"v":1}'
     if not (entry.startswith(_HEAD) and entry.endswith(tail)):
         raise LedgerInconsistent(f"not a {kind} entry of this service")

@@ -72,7 +72,7 @@ def _check_parts(field: str) -> CodeRule:
 
 
 def _check_recycled(data: dict[str, Any], errors: Errors) -> None:
-    """Check recycled shares and lot masses fit the product and back every claimed share."""
+    """Check each recycled share is what its lots give and the lots fit in the product."""
     entries, mass = data.get("recycled_content"), data.get("mass_g")
     if not isinstance(entries, list) or type(mass) is not int or mass <= 0:
         return
@@ -93,9 +93,10 @@ def _check_recycled(data: dict[str, Any], errors: Errors) -> None:
             lots_seen.add(lot_id)
         total += drawn
         share = entry.get("share_percent")
-        # A share is backed when it does not exceed the lots' share rounded half up.
-        if type(share) is int and drawn and share > (200 * drawn + mass) // (2 * mass):
-            msg = f"claims {share}% of {mass} g but its lots hold only {drawn} g"
+        # The share is what the lots give, as a percent of the product's mass rounded half up.
+        expected = (200 * drawn + mass) // (2 * mass)
+        if type(share) is int and drawn and share != expected:
+            msg = f"is {share}%, but {drawn} g from its lots is {expected}% of {mass} g"
             _add(errors, f"{path}.{idx}.share_percent", msg)
     if total > mass:
         _add(errors, path, f"lot masses sum to {total} g, more than mass_g {mass} g")

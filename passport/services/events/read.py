@@ -52,7 +52,7 @@ _ROWS = (
 )
 
 
-def read_history(
+def stored_history(
     sess: Session, ctx: ServiceContext, caller: Caller | None, path: str, *, events_only: bool
 ) -> StoredHistory:
     """Return the passport's versions and events (or only its events), oldest first."""

@@ -11,20 +11,27 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session
 
-from passport.core.errors import Forbidden, InvalidInput, NotFound
+from passport.core.errors import Forbidden, InvalidInput
 from passport.core.lifecycle.credentials import EventClaim, sign_event
 from passport.core.lifecycle.rules import parse_event
-from passport.core.lifecycle.states import Lifecycle, after, replay
-from passport.core.lifecycle.vocabulary import RECORDERS, EventKind, entry_kind, event_kind
+from passport.core.lifecycle.states import after
+from passport.core.lifecycle.vocabulary import EventKind, entry_kind
 from passport.core.product.access import Caller, Tier
 from passport.services.context import ServiceContext
-from passport.services.events.remanufacture import prepare_successor, store_successor
+from passport.services.events.history import check_recorder, read_history
+from passport.services.events.lots import LotView, lot_view
+from passport.services.events.recycle import Recycling, prepare_recycling, store_recycling
+from passport.services.events.remanufacture import (
+    Successor,
+    prepare_successor,
+    store_successor,
+)
 from passport.services.orgs.organisations import signer_for
 from passport.services.passports.history import HistoryPlace, record_history
 from passport.services.passports.idempotency import Remember
@@ -49,38 +56,7 @@ class EventView:
     restricted: dict[Tier, dict[str, Any]]
     ledger_index: int | None = None
     successor: PassportView | None = None  # the passport a remanufacture issued
-
-
-@dataclass(frozen=True, slots=True)
-class History:
-    """What a passport's history says now: its last entry and its lifecycle state."""
-
-    sequence: int
-    last_entry: str
-    state: Lifecycle
-
-
-_HISTORY = (
-    "SELECT sequence, kind, entry_hash FROM history_entry WHERE passport_id = ? ORDER BY sequence"
-)
-
-
-def read_history(sess: Session, passport_id: str) -> History:
-    """Return the passport's last sequence number and entry hash, and the state its events
-    lead to."""
-    rows = driver_query(sess.connection(), _HISTORY, (passport_id,))
-    if not rows:  # a passport row is only ever stored with its first version
-        raise NotFound(f"passport {passport_id} has no history")
-    kinds = [kind for _, raw, _ in rows if (kind := event_kind(raw)) is not None]
-    sequence, _, last_entry = rows[-1]
-    return History(sequence, last_entry, replay(kinds, passport=passport_id))
-
-
-def check_recorder(caller: Caller, kind: EventKind) -> None:
-    """Raise Forbidden unless the caller holds a role that records events of `kind`."""
-    if not caller.roles & RECORDERS[kind]:
-        roles = " or ".join(sorted(role.value for role in RECORDERS[kind]))
-        raise Forbidden(f"only a {roles} may record a {kind.value} event; {caller.slug} is not one")
+    lots: list[LotView] = field(default_factory=list)  # the lots a recycling run produced
 
 
 def _check_time(fields: Mapping[str, Any], at: datetime) -> None:
@@ -112,25 +88,22 @@ def record_event(
     _check_time(tiers[Tier.PUBLIC], at)
     history = read_history(sess, passport.id)
     state = after(history.state, kind, passport=passport.id)
-    successor = None
+    signer = signer_for(sess, ctx, caller)
+    effects = _Effects()
     if kind is EventKind.REMANUFACTURE:
         wanted = tiers[Tier.PUBLIC].pop("successor")
         uri = link.uri(ctx.base_url)
-        successor = prepare_successor(sess, ctx, caller, passport, uri, wanted, at=at)
-        tiers[Tier.PUBLIC]["successor"] = successor.view.uri
+        effects.successor = prepare_successor(sess, ctx, caller, passport, uri, wanted, at=at)
+        tiers[Tier.PUBLIC]["successor"] = effects.successor.view.uri
+    if kind is EventKind.RECYCLE:
+        effects.recycling = prepare_recycling(
+            sess, ctx, passport, tiers[Tier.PUBLIC], tiers, signer, caller=caller, at=at
+        )
     claim = EventClaim(
-        subject_id=link.uri(ctx.base_url),
-        kind=kind,
-        sequence=history.sequence + 1,
-        previous_entry=history.last_entry,
-        tiers=tiers,
+        link.uri(ctx.base_url), kind, history.sequence + 1, history.last_entry, tiers
     )
     signed = sign_event(
-        claim,
-        signer=signer_for(sess, ctx, caller),
-        base_url=ctx.base_url,
-        at=at,
-        random_bytes=secrets.token_bytes,
+        claim, signer=signer, base_url=ctx.base_url, at=at, random_bytes=secrets.token_bytes
     )
     view = EventView(
         passport=passport.id,
@@ -144,25 +117,45 @@ def record_event(
     sess.commit()  # end the reading transaction; the writing one starts under the lock
 
     def write(batch: Session) -> EventView:
-        issued = None
-        if successor is not None:  # the successor's issuance is logged first, then the event
-            issued = store_successor(batch, successor, caller.org_id, passport.id, at=at)
+        issued, lots = None, []
+        if effects.successor is not None:  # the successor's issuance is logged first
+            issued = store_successor(batch, effects.successor, caller.org_id, passport.id, at=at)
         place = HistoryPlace(passport.id, claim.sequence, None)
         [index] = record_history(batch, [place], [signed], entry_kind(kind), at=at)
+        if effects.recycling is not None:  # then the further inputs' events and the lots
+            recycling = effects.recycling
+            indices = store_recycling(batch, recycling, caller.org_id, kind=entry_kind(kind), at=at)
+            lots = [lot_view(lot, i) for lot, i in zip(recycling.lots, indices, strict=True)]
         if state.status is not history.state.status:
             driver_query(
                 batch.connection(),
                 "UPDATE passport SET status = ? WHERE id = ?",
                 (state.status.value, passport.id),
             )
-        logged = replace(view, ledger_index=index, successor=issued)
+        logged = replace(view, ledger_index=index, successor=issued, lots=lots)
         if remember is not None:
             remember(batch, [logged])
         return logged
 
     return ctx.sequencer.run(
-        write, entries=1, conflict="the passport's history changed concurrently; retry the event"
+        write,
+        entries=1 + effects.entries(),
+        conflict="the passport's history changed concurrently; retry the event",
     )
+
+
+@dataclass(slots=True)
+class _Effects:
+    """What an event does besides its own entry: a successor issued, or a recycling run."""
+
+    successor: Successor | None = None
+    recycling: Recycling | None = None
+
+    def entries(self) -> int:
+        """The ledger entries these effects add."""
+        if self.recycling is not None:
+            return len(self.recycling.consumed) + len(self.recycling.lots)
+        return 1 if self.successor is not None else 0
 
 
 def _kind_of(ctx: ServiceContext, body: object) -> EventKind:

@@ -1,5 +1,6 @@
 """Build the offline bundle of a passport: checkpoint, its history and the entries linking it
-to its predecessor and successors, with proofs, keys and DID documents."""
+to its predecessor and successors, its lots (claimed or produced) and the other claims on them,
+with proofs, keys and DID documents."""
 
 from __future__ import annotations
 
@@ -20,10 +21,11 @@ from passport.services.ledger.nodes import StoredNodes
 from passport.services.ledger.publisher import Publisher
 from passport.services.passports.read import load_passport
 from passport.store.packing import unpack
-from passport.store.sql import driver_query
+from passport.store.sql import driver_query, stored_bytes
 from passport.store.tables import HistoryEntryRow, LedgerEntryRow, RestrictedCredentialRow
 
 REMANUFACTURED = entry_kind(EventKind.REMANUFACTURE)
+RECYCLED = entry_kind(EventKind.RECYCLE)
 
 
 def _b64(data: bytes) -> str:
@@ -41,9 +43,36 @@ _LINKS = (
 )
 
 
+# The lots a passport drew on in any version, and the current versions of the other passports
+# that claim those lots (so that a verifier sees the lots' balances).
+_LOTS = (
+    "SELECT DISTINCT l.ledger_index FROM lot_claim c JOIN material_lot l ON l.id = c.lot_id"
+    " WHERE c.passport_id = ?"
+    " UNION SELECT h.ledger_index FROM lot_claim c JOIN history_entry h"
+    " ON h.passport_id = c.passport_id AND h.sequence = c.sequence"
+    " WHERE c.passport_id <> ? AND c.lot_id IN (SELECT lot_id FROM lot_claim WHERE passport_id = ?)"
+    " AND c.sequence = (SELECT MAX(v.sequence) FROM history_entry v"
+    " WHERE v.passport_id = c.passport_id AND v.version IS NOT NULL)"
+)
+# The lots a recycling run of the passport produced (found by the run's batch id).
+_PRODUCED = (
+    "SELECT e.entry FROM history_entry h JOIN ledger_entry e ON e.idx = h.ledger_index"
+    " WHERE h.passport_id = ? AND h.kind = ?"
+)
+
+
 def _links(sess: Session, passport_id: str) -> list[int]:
-    rows = driver_query(sess.connection(), _LINKS, (passport_id, REMANUFACTURED, passport_id))
-    return [index for (index,) in rows]
+    """The entries a passport's bundle carries besides its own history."""
+    conn = sess.connection()
+    rows = driver_query(conn, _LINKS, (passport_id, REMANUFACTURED, passport_id))
+    rows += driver_query(conn, _LOTS, (passport_id, passport_id, passport_id))
+    for (entry,) in driver_query(conn, _PRODUCED, (passport_id, RECYCLED)):
+        batch = orjson.loads(credential_of(stored_bytes(entry), RECYCLED))
+        batch = batch["credentialSubject"]["event"]["batch"]
+        rows += driver_query(
+            conn, "SELECT ledger_index FROM material_lot WHERE batch = ?", (batch,)
+        )
+    return sorted({index for (index,) in rows})
 
 
 def build_bundle(

@@ -11,6 +11,7 @@ from typing import Any
 from sqlmodel import Session
 
 from passport.core.errors import Conflict, InvalidInput
+from passport.core.lifecycle.lots import Drawn
 from passport.core.log.kinds import EntryKind
 from passport.core.product.access import Caller, Role, Tier, require_role
 from passport.core.product.credentials import SignedVersion, Signer, VersionClaim, sign_version
@@ -24,6 +25,7 @@ from passport.core.product.gs1 import (
 from passport.services.context import ServiceContext
 from passport.services.orgs.organisations import signer_for
 from passport.services.orgs.prefixes import GtinNotOwned, check_ownership, prefixes_of
+from passport.services.passports.claims import Claims, check_drawn, take_claims
 from passport.services.passports.history import record_versions
 from passport.services.passports.idempotency import Remember
 from passport.services.passports.identities import insert_passports, passport_row, taken
@@ -48,11 +50,13 @@ class _Prepared:
     link: DigitalLink
     category: str
     tiers: dict[Tier, dict[str, Any]]
+    drawn: tuple[Drawn, ...]  # the recycled content it claims from lots
 
 
-def _prepare(ctx: ServiceContext, request: Mapping[str, Any]) -> _Prepared:
+def _prepare(sess: Session, ctx: ServiceContext, request: Mapping[str, Any]) -> _Prepared:
     category = request["category"]
     product = ctx.rules.validate(category, request["product"])
+    drawn = check_drawn(sess, ctx.base_url, product)
     link = make_link(
         gtin=request["gtin"],
         granularity=Granularity(request["granularity"]),
@@ -61,7 +65,8 @@ def _prepare(ctx: ServiceContext, request: Mapping[str, Any]) -> _Prepared:
         serial=request.get("serial"),
         entropy=secrets.token_bytes(SERIAL_ENTROPY_BYTES),
     )
-    return _Prepared(link=link, category=category, tiers=ctx.rules.split_tiers(category, product))
+    tiers = ctx.rules.split_tiers(category, product)
+    return _Prepared(link=link, category=category, tiers=tiers, drawn=drawn)
 
 
 def issue_passports(
@@ -178,7 +183,7 @@ def _prepare_all(
         if request is None:
             continue
         try:
-            item = _prepare(ctx, request)
+            item = _prepare(sess, ctx, request)
         except InvalidInput as exc:
             errors[number] = exc.errors or {"row": [exc.detail]}
             continue
@@ -208,10 +213,12 @@ def _store(
     remember: Remember | None,
 ) -> list[PassportView]:
     passports = [passport_row(p.link, p.category, issuer.org_id, at=at) for p in prepared]
+    claims = [Claims(p.link.path, 1, p.drawn) for p in prepared if p.drawn]
 
     def write(batch: Session) -> list[PassportView]:
         insert_passports(batch, passports)
         logged = record_versions(batch, views, signed, EntryKind.PASSPORT_ISSUED, at=at)
+        take_claims(batch, ctx.base_url, claims)
         if remember is not None:
             remember(batch, logged)
         return logged

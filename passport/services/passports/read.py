@@ -17,6 +17,7 @@ from passport.core.product.credentials import VersionClaim, sign_version
 from passport.core.product.gs1 import DigitalLink, parse_path
 from passport.services.context import ServiceContext
 from passport.services.orgs.organisations import signer_for
+from passport.services.passports.claims import Claims, check_drawn, take_claims
 from passport.services.passports.history import record_versions
 from passport.services.passports.idempotency import Remember
 from passport.services.passports.views import PassportView, StoredView, view_of
@@ -137,7 +138,9 @@ def correct_passport(
     link, passport = load_passport(sess, path)
     if passport.org_id != issuer.org_id:
         raise Forbidden("only the issuing manufacturer may correct a passport")
-    tiers = ctx.rules.split_tiers(passport.category, ctx.rules.validate(passport.category, product))
+    validated = ctx.rules.validate(passport.category, product)
+    drawn = check_drawn(sess, ctx.base_url, validated)
+    tiers = ctx.rules.split_tiers(passport.category, validated)
     current, current_version = _latest_version(sess, passport.id)
     last = sess.exec(
         select(HistoryEntryRow)
@@ -174,6 +177,9 @@ def correct_passport(
 
     def write(batch: Session) -> PassportView:
         [logged] = record_versions(batch, [view], [signed], EntryKind.PASSPORT_CORRECTED, at=at)
+        # The new version's claims replace the current one's (released first).
+        replaced = Claims(passport.id, claim.sequence, drawn, replaces=current.sequence)
+        take_claims(batch, ctx.base_url, [replaced])
         if remember is not None:
             remember(batch, [logged])
         return logged

@@ -12,11 +12,12 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlmodel import Session, col, select
 
-from passport.core.errors import PassportError
+from passport.core.errors import LedgerInconsistent, PassportError
 from passport.core.log.keylog import KeyHistory
 from passport.core.log.kinds import KEY_KINDS
 from passport.core.signing.did import signing_method
 from passport.core.signing.multibase import encode_multikey
+from passport.services.ledger.audit.lots import check_lots
 from passport.services.ledger.audit.responses import check_kept_responses
 from passport.services.ledger.audit.served import Failure
 from passport.services.ledger.audit.tree import (
@@ -94,6 +95,10 @@ def audit(
         tasks, (url, keys, restricted_signatures, base_url), workers=workers, progress=progress
     )
     _check_links(sess, ranges, base_url)
+    try:
+        check_lots(sess.connection(), base_url, size)
+    except LedgerInconsistent as exc:
+        raise AuditFailed(exc.detail) from exc
     _check_orphans(sess)
     _check_head(sess, size)
     tree = UpperTree(RANGE_LEVEL, ranges.roots)

@@ -20,9 +20,10 @@ from sqlalchemy import Connection, Engine
 
 from passport.core.errors import LedgerInconsistent, PassportError, SignatureInvalid
 from passport.core.lifecycle.credentials import event_of
+from passport.core.lifecycle.lots import lot_of
 from passport.core.lifecycle.vocabulary import EventKind, entry_kind, event_kind
 from passport.core.log.keylog import KeyHistory
-from passport.core.log.kinds import KEY_KINDS, credential_of, is_history
+from passport.core.log.kinds import KEY_KINDS, EntryKind, credential_of, is_history
 from passport.core.log.merkle import leaf_hash, node_hash
 from passport.core.log.tiles import HEIGHT, width_at
 from passport.core.signing.canonical import canonicalize, fast_path_ok
@@ -145,8 +146,8 @@ def audit_range(start: int, end: int, cut_sizes: tuple[int, ...] = ()) -> RangeR
 def _check_entry(
     index: int, kind: str, raw: bytes, keys: KeyHistory, result: RangeResult
 ) -> Logged | None:
-    """Check one entry; return a passport entry's previousEntry, restricted digests and
-    subject."""
+    """Check one entry; return a history entry's previousEntry, restricted digests and
+    subject (None for a key or lot entry)."""
     body = orjson.loads(raw)
     if type(body) is not dict or body.get("v") != 1 or body.get("kind") != kind:
         raise LedgerInconsistent("version or kind does not match its row")
@@ -154,11 +155,14 @@ def _check_entry(
         if canonicalize(body) != raw:
             raise LedgerInconsistent("not in canonical (JCS) form")
         return None  # applied to the key history, in order, by the parent
-    if not is_history(kind):
+    lot = kind == EntryKind.LOT_PRODUCED
+    if not (lot or is_history(kind)):
         raise LedgerInconsistent(f"unknown kind {kind!r}")
     credential = body["credential"]
     if set(body) != {"credential", "kind", "v"} or type(credential) is not dict:
-        raise LedgerInconsistent("not a passport entry of this service")
+        raise LedgerInconsistent("not a credential entry of this service")
+    if lot and lot_of(credential) is None:
+        raise LedgerInconsistent("a lot entry holds no lot credential")
     _check_event(kind, credential)
     # One walk decides the fast canonical path; on it, the credential is serialised once to
     # check its canonical form and the signed bytes are cut from the stored entry itself
@@ -175,6 +179,8 @@ def _check_entry(
     except PassportError as exc:
         raise SignatureInvalid(f"signature: {exc.detail}") from exc
     result.signatures += 1
+    if lot:
+        return None  # served from material_lot, whose balances the parent replays
     digests = {r["digestSRI"]: r["id"] for r in credential.get("relatedResource", [])}
     subject = credential.get("credentialSubject", {}).get("id")
     _note_links(index, kind, credential, subject, result)

@@ -5,6 +5,11 @@
   existed before this revision).
 - `passport.predecessor_id`: for a passport issued by remanufacture, the passport it
   supersedes (its credential names it; the predecessor's remanufacture event names this one).
+- `material_lot`: lots produced by recorded recycling, with their mass and the grams claimed
+  from them (a CHECK keeps the claims within the mass).
+- `lot_claim`: the grams of each lot a passport version claims as recycled content.
+- `instance.claims_from`: the log's size at this upgrade. Recycled content logged before it
+  was never drawn from recorded lots; `dpp audit` checks lot balances from there on.
 
 Events themselves need no table of their own: each is a row of `history_entry` (no version
 number, an `event:…` kind) with its restricted credentials, like a passport version.
@@ -40,6 +45,51 @@ def upgrade() -> None:
         op.add_column("passport", sa.Column("predecessor_id", sa.String(length=200)))
         op.create_foreign_key(None, "passport", "passport", ["predecessor_id"], ["id"])
     op.create_index("ix_passport_predecessor_id", "passport", ["predecessor_id"])
+    _create_lots()
+    op.add_column(
+        "instance", sa.Column("claims_from", sa.BigInteger(), server_default="0", nullable=False)
+    )
+    op.execute(
+        "UPDATE instance SET claims_from = COALESCE((SELECT size FROM ledger_head WHERE id = 1), 0)"
+    )
+
+
+def _create_lots() -> None:
+    op.create_table(
+        "material_lot",
+        sa.Column("id", sa.String(length=200), nullable=False),
+        sa.Column("gtin", sa.String(length=14), nullable=False),
+        sa.Column("lot", sa.String(length=20), nullable=False),
+        sa.Column("material", sa.String(length=60), nullable=False),
+        sa.Column("mass_g", sa.BigInteger(), nullable=False),
+        sa.Column("claimed_g", sa.BigInteger(), server_default="0", nullable=False),
+        sa.Column("org_id", sa.Integer(), nullable=False),
+        sa.Column("ledger_index", sa.BigInteger(), nullable=False),
+        sa.Column("batch", sa.String(length=60), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.CheckConstraint(
+            "claimed_g >= 0 AND claimed_g <= mass_g", name="ck_material_lot_claimed"
+        ),
+        sa.ForeignKeyConstraint(["org_id"], ["organisation.id"]),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("gtin", "lot", name="uq_material_lot_gtin_lot"),
+        sa.UniqueConstraint("ledger_index"),
+    )
+    op.create_index("ix_material_lot_org_id", "material_lot", ["org_id"])
+    op.create_index("ix_material_lot_batch", "material_lot", ["batch"])
+    op.create_table(
+        "lot_claim",
+        sa.Column("passport_id", sa.String(length=200), nullable=False),
+        sa.Column("sequence", sa.Integer(), nullable=False),
+        sa.Column("lot_id", sa.String(length=200), nullable=False),
+        sa.Column("mass_g", sa.BigInteger(), nullable=False),
+        sa.CheckConstraint("mass_g > 0", name="ck_lot_claim_mass"),
+        sa.ForeignKeyConstraint(
+            ["passport_id", "sequence"], ["history_entry.passport_id", "history_entry.sequence"]
+        ),
+        sa.ForeignKeyConstraint(["lot_id"], ["material_lot.id"]),
+        sa.PrimaryKeyConstraint("passport_id", "sequence", "lot_id"),
+    )
 
 
 def downgrade() -> None:
@@ -50,6 +100,11 @@ def downgrade() -> None:
     )
     if events.scalar():
         raise RuntimeError("the log holds lifecycle events: revision 0003 cannot serve them")
+    op.drop_column("instance", "claims_from")
+    op.drop_table("lot_claim")
+    op.drop_index("ix_material_lot_batch", table_name="material_lot")
+    op.drop_index("ix_material_lot_org_id", table_name="material_lot")
+    op.drop_table("material_lot")
     # SQLite drops a column in place (3.35+): a batch rebuild would drop `passport`, which the
     # history's foreign keys refuse.
     op.drop_index("ix_passport_predecessor_id", table_name="passport")
