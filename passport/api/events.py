@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -13,9 +14,10 @@ from werkzeug.exceptions import UnsupportedMediaType
 
 from passport.api.auth import authenticated, optional_caller, required_caller
 from passport.api.passports import BEARER, IDEMPOTENCY, ctx, write_of
-from passport.api.schemas import EventOut, HistoryOut, LotOut, PassportOut, WaitArgs
+from passport.api.schemas import EpcisOut, EventOut, HistoryOut, LotOut, PassportOut, WaitArgs
 from passport.core import limits
 from passport.core.errors import InvalidInput
+from passport.core.lifecycle.epcis import epcis_document
 from passport.core.lifecycle.vocabulary import EventKind
 from passport.services.events import writes
 from passport.services.events.lots import LotView, get_lot
@@ -24,6 +26,7 @@ from passport.services.events.record import EventView
 from passport.store import db
 
 blp = Blueprint("events", __name__, url_prefix="/api/v1", description="Lifecycle events")
+EPCIS_MEDIA_TYPE = "application/ld+json"
 
 EVENT_REQUEST_BODY: dict[str, Any] = {
     "required": True,
@@ -136,6 +139,26 @@ class PassportEvents(MethodView):
             db.session(), ctx(), optional_caller(), passport_id, events_only=True
         )
         return _history(stored, "events")
+
+
+@blp.route("/passports/<passport_id:passport_id>/events.epcis")
+class PassportEpcis(MethodView):
+    """The passport's history as GS1 EPCIS 2.0."""
+
+    @blp.response(200, EpcisOut, content_type=EPCIS_MEDIA_TYPE)
+    def get(self, passport_id: str) -> Response:
+        """Return an EPCIS 2.0 JSON-LD document of the passport's history: ObjectEvents for
+        commissioning, custody, repair, collection, sorting and end of life, and
+        TransformationEvents for remanufacture and recycling (own bizStep URIs where CBV has
+        none, under `{base}/vocab/epcis/`)."""
+        stored = stored_history(
+            db.session(), ctx(), optional_caller(), passport_id, events_only=False
+        )
+        history = [(e.ledger_index, e.kind, orjson.loads(e.credential)) for e in stored.entries]
+        document = epcis_document(
+            history, passport_uri=stored.uri, base_url=ctx().base_url, created=datetime.now(UTC)
+        )
+        return Response(orjson.dumps(document), mimetype=EPCIS_MEDIA_TYPE)
 
 
 @blp.route("/passports/<passport_id:passport_id>/history")

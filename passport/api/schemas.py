@@ -191,3 +191,16 @@ class HistoryOut(ma.Schema):
     status = ma.fields.String()
     events = ma.fields.List(ma.fields.Nested(HistoryEntryOut))
     entries = ma.fields.List(ma.fields.Nested(HistoryEntryOut))
+
+
+class EpcisOut(ma.Schema):
+    """An EPCIS 2.0 document (GS1 EPCIS JSON Schema): `@context`, `type` EPCISDocument,
+    `schemaVersion`, `creationDate`, `epcisBody.eventList`."""
+
+    class Meta:
+        unknown = ma.INCLUDE
+
+    type = ma.fields.String()
+    schemaVersion = ma.fields.String()
+    creationDate = ma.fields.String()
+    epcisBody = ma.fields.Dict()

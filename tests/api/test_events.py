@@ -437,3 +437,31 @@ def test_a_bad_recycling_run_is_refused_naming_its_field(
     assert response.status_code == status, response.get_json()
     assert field in response.get_json()["errors"], response.get_json()
     assert client.get(f"/api/v1/passports/{main}/events").get_json()["status"] == "active"
+
+
+def test_the_epcis_export_of_every_kind_validates_against_the_official_schema(
+    client: Client, orgs: dict[str, str]
+) -> None:
+    from tests.core.test_epcis import schema_errors
+
+    lived = issue(client, orgs["maker"], "mattress")
+    for kind in ("place-on-market", "transfer", "repair", "refurbish", "collect", "sort",
+                 "disassemble", "recycle"):  # fmt: skip
+        response = record(client, orgs[RECORDER[kind]], lived, event(kind))
+        assert response.status_code == 201, (kind, response.get_json())
+    remade = issue(client, orgs["maker"], "mattress")
+    assert record(client, orgs["remaker"], remade, event("remanufacture")).status_code == 201
+    ended = issue(client, orgs["maker"], "mattress")
+    assert record(client, orgs["recycler"], ended, event("end-of-life")).status_code == 201
+    seen: set[str] = set()
+    for passport in (lived, remade, ended):
+        response = client.get(f"/api/v1/passports/{passport}/events.epcis")
+        assert response.status_code == 200
+        assert response.mimetype == "application/ld+json"
+        document = response.get_json(force=True)
+        assert schema_errors(document) == []
+        for item in document["epcisBody"]["eventList"]:
+            seen.add(f"{item['type']} {item.get('bizStep', '').rsplit('/', 1)[-1]}")
+    assert {"ObjectEvent commissioning", "ObjectEvent repairing", "ObjectEvent receiving",
+            "ObjectEvent inspecting", "TransformationEvent recycling",
+            "TransformationEvent remanufacturing", "ObjectEvent destroying"} <= seen  # fmt: skip

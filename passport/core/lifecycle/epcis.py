@@ -8,7 +8,7 @@ make one TransformationEvent, so histories merged state the run once. Entry kind
 - place-on-market → OBSERVE, own `placing_on_market` (the product was commissioned at issue);
 - transfer → OBSERVE `accepting` (CBV: possession or ownership changes); an organisation's GLN
   is the destination (`possessing_party`); of a consumer only the word `consumer` is stated;
-- repair, refurbish → OBSERVE `repairing`; collect → `collecting`; sort → `inspecting`;
+- repair, refurbish → OBSERVE `repairing`; collect → `receiving`; sort → `inspecting`;
   disassemble → `disassembling` (the product lives on; its unidentified parts in `dpp:components`);
 - remanufacture → TransformationEvent, own `remanufacturing`: passport in, successor out;
 - recycle → TransformationEvent, own `recycling`: the run's passports in, its lots out (grams);
@@ -48,7 +48,7 @@ _STEPS: Mapping[EventKind, str] = {
     EventKind.TRANSFER: "accepting",
     EventKind.REPAIR: "repairing",
     EventKind.REFURBISH: "repairing",
-    EventKind.COLLECT: "collecting",
+    EventKind.COLLECT: "receiving",
     EventKind.SORT: "inspecting",
     EventKind.DISASSEMBLE: "disassembling",
 }
