@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from passport.api import problems
 from passport.api.events import blp as events
+from passport.api.events_bulk import blp as events_bulk
 from passport.api.ledger import audit_blp
 from passport.api.ledger import blp as ledger
 from passport.api.passports import blp as passports
@@ -111,6 +112,7 @@ def init_app(app: Flask) -> PassportApi:
     app.register_error_handler(Exception, problems.from_unexpected)
     api.register_blueprint(passports)
     api.register_blueprint(events)
+    api.register_blueprint(events_bulk)
     api.register_blueprint(ledger)
     api.register_blueprint(audit_blp)
     api.register_blueprint(templates_blp)

@@ -14,7 +14,14 @@ from werkzeug.exceptions import UnsupportedMediaType
 
 from passport.api.auth import authenticated, optional_caller, required_caller
 from passport.api.passports import BEARER, IDEMPOTENCY, ctx, write_of
-from passport.api.schemas import EpcisOut, EventOut, HistoryOut, LotOut, PassportOut, WaitArgs
+from passport.api.schemas import (
+    EpcisOut,
+    EventOut,
+    HistoryOut,
+    LotOut,
+    PassportOut,
+    WaitArgs,
+)
 from passport.core import limits
 from passport.core.errors import InvalidInput
 from passport.core.lifecycle.epcis import epcis_document
@@ -49,7 +56,7 @@ EVENT_REQUEST_BODY: dict[str, Any] = {
 }
 
 
-def _body() -> object:
+def event_body() -> object:
     """The request's JSON body, parsed within the limits; any other media type is a 415."""
     data = request.get_data(cache=True)
     if not is_json_request(request):
@@ -127,7 +134,7 @@ class PassportEvents(MethodView):
         passport's state does not allow it (a repair after recycling, a second remanufacture).
         """
         write = write_of(required_caller())
-        body = _body()
+        body = event_body()
         wait = args.get("wait") == "checkpoint"
         written = writes.record(write, passport_id, body, wait=wait, response=_recorded)
         return Response(written.text, status=201, mimetype="application/json")

@@ -130,9 +130,27 @@ def _bounded_rows(rows: Any) -> Any:
     return [{**row, "errors": bounded_errors(row.get("errors") or {})} for row in rows]
 
 
+def status_of(error: domain.PassportError) -> int:
+    """The HTTP status of a domain error."""
+    return next((s for cls, s in STATUS.items() if isinstance(error, cls)), 400)
+
+
+def body_of(error: domain.PassportError) -> dict[str, Any]:
+    """The problem detail of a domain error, as a JSON object (for one item of a bulk answer)."""
+    body: dict[str, Any] = {
+        "type": f"{current_app.config['DPP_BASE_URL']}/problems/{error.code}",
+        "title": error.title,
+        "status": status_of(error),
+        "detail": bounded(error.detail),
+    }
+    if error.errors:
+        body["errors"] = bounded_errors(error.errors)
+    return body
+
+
 def from_domain(error: domain.PassportError) -> Response:
     """Translate a domain error."""
-    status = next((s for cls, s in STATUS.items() if isinstance(error, cls)), 400)
+    status = status_of(error)
     extra: dict[str, Any] = {}
     if isinstance(error, BulkRejected):
         extra["rows"] = [{"row": n, "errors": e} for n, e in error.rows.items()]

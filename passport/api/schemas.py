@@ -204,3 +204,24 @@ class EpcisOut(ma.Schema):
     schemaVersion = ma.fields.String()
     creationDate = ma.fields.String()
     epcisBody = ma.fields.Dict()
+
+
+class BulkEventOut(ma.Schema):
+    """What became of one item of a bulk request."""
+
+    item = ma.fields.Integer(metadata={"description": "1-based item (CSV: data row)"})
+    passport = ma.fields.String(allow_none=True)
+    status = ma.fields.Integer(metadata={"description": "201 recorded, else the problem's"})
+    kind = ma.fields.String()
+    sequence = ma.fields.Integer()
+    ledger_index = ma.fields.Integer()
+    lifecycle = ma.fields.String(metadata={"description": "the passport's status after it"})
+    problem = ma.fields.Dict(metadata={"description": "RFC 9457 problem detail of a refusal"})
+
+
+class BulkEventsOut(ma.Schema):
+    """One outcome per item of a bulk event request."""
+
+    recorded = ma.fields.Integer()
+    refused = ma.fields.Integer()
+    items = ma.fields.List(ma.fields.Nested(BulkEventOut))

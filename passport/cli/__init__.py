@@ -7,6 +7,7 @@ from flask import Flask
 from flask.cli import ScriptInfo
 from flask_smorest.spec import openapi_cli
 
+from passport.cli.events import events_group
 from passport.cli.imports import import_command
 from passport.cli.keys import key_group
 from passport.cli.ledger import audit_command, log_key_command, verify_command
@@ -20,6 +21,7 @@ COMMANDS = (
     token_group,
     key_group,
     import_command,
+    events_group,
     log_key_command,
     audit_command,
     verify_command,

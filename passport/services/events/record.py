@@ -59,7 +59,7 @@ class EventView:
     lots: list[LotView] = field(default_factory=list)  # the lots a recycling run produced
 
 
-def _check_time(fields: Mapping[str, Any], at: datetime) -> None:
+def check_time(fields: Mapping[str, Any], at: datetime) -> None:
     occurred = datetime.fromisoformat(fields["occurred_at"])
     if occurred - at > CLOCK_SKEW:
         raise InvalidInput(
@@ -79,13 +79,13 @@ def record_event(
     remember: Remember | None = None,
 ) -> EventView:
     """Sign the event with the caller's key and append it to the passport's history."""
-    kind = _kind_of(ctx, body)
+    kind = kind_of(ctx, body)
     check_recorder(caller, kind)
     link, passport = load_passport(sess, path)
     if kind is EventKind.PLACE_ON_MARKET and passport.org_id != caller.org_id:
         raise Forbidden("only the issuing manufacturer may place its product on the market")
     kind, tiers = parse_event(ctx.events, body)
-    _check_time(tiers[Tier.PUBLIC], at)
+    check_time(tiers[Tier.PUBLIC], at)
     history = read_history(sess, passport.id)
     state = after(history.state, kind, passport=passport.id)
     signer = signer_for(sess, ctx, caller)
@@ -158,7 +158,7 @@ class _Effects:
         return 1 if self.successor is not None else 0
 
 
-def _kind_of(ctx: ServiceContext, body: object) -> EventKind:
+def kind_of(ctx: ServiceContext, body: object) -> EventKind:
     """Return the kind an event request names; InvalidInput when it names none we know."""
     kind = body.get("kind") if isinstance(body, dict) else None
     if not isinstance(kind, str) or kind not in ctx.events.categories:

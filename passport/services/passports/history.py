@@ -50,27 +50,34 @@ def record_history(
     sess: Session,
     places: Sequence[HistoryPlace],
     signed: Sequence[SignedVersion],
-    kind: str,
+    kind: str | Sequence[str],
     *,
     at: datetime,
 ) -> list[int]:
-    """Append signed credentials of one entry kind to the ledger and store their history and
-    restricted rows, in the caller's transaction; return their ledger indices."""
+    """Append signed credentials to the ledger, in order, and store their history and
+    restricted rows, in the caller's transaction; return their ledger indices. `kind` is the
+    entry kind of all of them, or of each."""
     if not places:
         return []
-    logged = [entry_bytes(kind, version.public_jcs) for version in signed]
+    kinds = [kind] * len(places) if isinstance(kind, str) else list(kind)
+    logged = [entry_bytes(k, version.public_jcs) for k, version in zip(kinds, signed, strict=True)]
     indices = append(
         sess,
-        [NewEntry(kind, entry, p.passport_id) for p, entry in zip(places, logged, strict=True)],
+        [
+            NewEntry(k, entry, p.passport_id)
+            for p, k, entry in zip(places, kinds, logged, strict=True)
+        ],
         at=at,
     )
     entries, restricted = [], []
-    for place, version, entry, index in zip(places, signed, logged, indices, strict=True):
+    for place, kind_of, version, entry, index in zip(
+        places, kinds, signed, logged, indices, strict=True
+    ):
         entries.append(
             {
                 "passport_id": place.passport_id,
                 "sequence": place.sequence,
-                "kind": kind,
+                "kind": kind_of,
                 "version": place.version,
                 "entry_hash": leaf_hash(entry).hex(),
                 "ledger_index": index,
