@@ -16,14 +16,23 @@ from werkzeug.exceptions import UnsupportedMediaType
 
 from passport.api.auth import authenticated, optional_caller, required_caller
 from passport.api.bulk import BULK_REQUEST_BODY, read_bulk_rows
-from passport.api.schemas import BulkOut, BundleOut, CorrectionIn, PassportIn, PassportOut, WaitArgs
+from passport.api.schemas import (
+    BulkOut,
+    BundleOut,
+    CorrectionIn,
+    ListArgs,
+    ListOut,
+    PassportIn,
+    PassportOut,
+    WaitArgs,
+)
 from passport.core import limits
 from passport.core.product.access import Caller
 from passport.core.signing.canonical import canonicalize
 from passport.services.context import ServiceContext
 from passport.services.ledger.publisher import Publisher
+from passport.services.passports import listing, writes
 from passport.services.passports import read as passports
-from passport.services.passports import writes
 from passport.services.passports.bundle import build_bundle
 from passport.services.passports.idempotency import Idempotency
 from passport.services.passports.views import PassportView, StoredView
@@ -108,7 +117,15 @@ def _answer(written: writes.Written) -> Response:
 
 @blp.route("/passports")
 class Passports(MethodView):
-    """Issue a passport."""
+    """List passports and issue one."""
+
+    @blp.arguments(ListArgs, location="query")
+    @blp.response(200, ListOut)
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """List passports, oldest first, filtered by issuer, by an organisation that recorded
+        on them, category, GTIN, status, or issued or changed since; a page at a time."""
+        page, following = listing.list_passports(db.session(), ctx(), listing.Query(**args))
+        return {"passports": page, "next": following}
 
     @authenticated
     @blp.doc(security=BEARER, **IDEMPOTENCY)

@@ -38,6 +38,46 @@ class PassportIn(ma.Schema):
     )
 
 
+class ListArgs(ma.Schema):
+    """Filters of a passport listing."""
+
+    issuer = ma.fields.String(metadata={"description": "slug of the issuing organisation"})
+    recorded_by = ma.fields.String(
+        metadata={"description": "slug of an organisation that signed a version or event of it"}
+    )
+    category = ma.fields.String(validate=validate.OneOf(CATEGORIES))
+    gtin = ma.fields.String()
+    status = ma.fields.String(validate=validate.OneOf(["active", "superseded", "end-of-life"]))
+    since = ma.fields.AwareDateTime(
+        metadata={"description": "issued or changed at or after this time (RFC 3339)"}
+    )
+    limit = ma.fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    cursor = ma.fields.String(
+        validate=validate.Length(max=600), metadata={"description": "`next` of the last page"}
+    )
+
+
+class ListedOut(ma.Schema):
+    """A passport in a listing (its credentials: GET /passports/{id}, tiers by role)."""
+
+    id = ma.fields.String()
+    uri = ma.fields.String()
+    category = ma.fields.String()
+    granularity = ma.fields.String()
+    status = ma.fields.String()
+    issuer = ma.fields.String()
+    issued_at = ma.fields.DateTime()
+    changed_at = ma.fields.DateTime()
+    predecessor = ma.fields.String(allow_none=True)
+
+
+class ListOut(ma.Schema):
+    """A page of passports, oldest first; `next` is the cursor of the following page."""
+
+    passports = ma.fields.List(ma.fields.Nested(ListedOut))
+    next = ma.fields.String(allow_none=True)
+
+
 class CorrectionIn(ma.Schema):
     """A corrected product data set; it becomes a new version."""
 

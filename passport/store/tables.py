@@ -141,6 +141,8 @@ class HistoryEntryRow(SQLModel, table=True):
     sequence: int = Field(primary_key=True)
     kind: str = Field(max_length=40)
     version: int | None = Field(default=None)
+    # The organisation that signed it: the issuer for a version, the actor for an event.
+    org_id: int | None = Field(default=None, foreign_key="organisation.id", index=True)
     entry_hash: str = Field(max_length=64)
     ledger_index: int = Field(sa_column=Column(BigInteger, nullable=False))
     created_at: datetime = Field(sa_column=_when())

@@ -50,6 +50,11 @@ def test_audit_passes_with_events_and_a_correction_after_one(
             " WHERE ledger_index = :i",
             "another passport",
         ),
+        (
+            "UPDATE history_entry SET org_id = (SELECT id FROM organisation WHERE slug = 'auditor')"
+            " WHERE ledger_index = :i",
+            "another signer",
+        ),
     ],
 )
 def test_a_tampered_event_row_is_named(

@@ -199,7 +199,7 @@ def record_events(
         progress(len(items) % 100)
     sess.commit()  # end the reading transaction; the writing one starts under the lock
     return ctx.sequencer.run(
-        _writer(accepted, passports, outcomes, len(items), remember, at=at),
+        _writer(accepted, passports, outcomes, len(items), remember, org_id=caller.org_id, at=at),
         entries=max(1, len(accepted)),
         conflict="a passport's history changed concurrently; nothing was recorded, send again",
     )
@@ -212,12 +212,13 @@ def _writer(
     count: int,
     remember: Remember | None,
     *,
+    org_id: int,
     at: datetime,
 ) -> Callable[[Session], list[Outcome]]:
     """The write job: log the accepted events in file order and move the passports' states."""
 
     def write(batch: Session) -> list[Outcome]:
-        places = [HistoryPlace(a.passport, a.sequence, None) for a in accepted]
+        places = [HistoryPlace(a.passport, a.sequence, None, org_id) for a in accepted]
         kinds = [entry_kind(a.kind) for a in accepted]
         indices = record_history(batch, places, [a.signed for a in accepted], kinds, at=at)
         changed = [

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import orjson
 from sqlmodel import Session
 
 from passport.core.log.kinds import credential_of, is_event
 from passport.core.product.access import Caller, Tier, readable_tiers
-from passport.core.signing.did import did_web
 from passport.services.context import ServiceContext
 from passport.services.passports.read import load_passport
 from passport.store.packing import unpack
@@ -45,7 +43,7 @@ class StoredHistory:
 
 
 _ROWS = (
-    "SELECT h.sequence, h.kind, h.version, h.ledger_index, e.entry, r.tier, r.packed"
+    "SELECT h.sequence, h.kind, h.version, h.ledger_index, h.org_id, e.entry, r.tier, r.packed"
     " FROM history_entry h JOIN ledger_entry e ON e.idx = h.ledger_index"
     " LEFT JOIN restricted_credential r ON r.passport_id = h.passport_id"
     " AND r.sequence = h.sequence WHERE h.passport_id = ? ORDER BY h.sequence, r.tier"
@@ -57,10 +55,9 @@ def stored_history(
 ) -> StoredHistory:
     """Return the passport's versions and events (or only its events), oldest first."""
     link, passport = load_passport(sess, path)
-    signer = did_web(ctx.base_url, caller.slug) if caller is not None else None
     others = readable_tiers(caller.roles if caller is not None else ())
     entries: dict[int, StoredEntry] = {}
-    for sequence, kind, version, index, entry, tier, packed in driver_query(
+    for sequence, kind, version, index, signer, entry, tier, packed in driver_query(
         sess.connection(), _ROWS, (passport.id,)
     ):
         if events_only and not is_event(kind):
@@ -70,10 +67,9 @@ def stored_history(
             entries[sequence] = StoredEntry(sequence, kind, version, index, credential, {})
         if tier is None:
             continue
-        stored = entries[sequence]
-        own = signer is not None and orjson.loads(stored.credential)["issuer"] == signer
+        own = caller is not None and signer == caller.org_id
         if own or Tier(tier) in others:
-            stored.restricted[Tier(tier)] = unpack(stored_bytes(packed))
+            entries[sequence].restricted[Tier(tier)] = unpack(stored_bytes(packed))
     return StoredHistory(
         passport=passport.id,
         uri=link.uri(ctx.base_url),

@@ -120,7 +120,7 @@ def record_event(
         issued, lots = None, []
         if effects.successor is not None:  # the successor's issuance is logged first
             issued = store_successor(batch, effects.successor, caller.org_id, passport.id, at=at)
-        place = HistoryPlace(passport.id, claim.sequence, None)
+        place = HistoryPlace(passport.id, claim.sequence, None, caller.org_id)
         [index] = record_history(batch, [place], [signed], entry_kind(kind), at=at)
         if effects.recycling is not None:  # then the further inputs' events and the lots
             recycling = effects.recycling

@@ -173,7 +173,7 @@ def store_recycling(
     """Log the further inputs' events and the lots, end the inputs' lives and store the lots,
     in the caller's transaction; return the lots' ledger indices."""
     for item in recycling.consumed:
-        place = HistoryPlace(item.passport.id, item.sequence, None)
+        place = HistoryPlace(item.passport.id, item.sequence, None, org_id)
         record_history(sess, [place], [item.signed], kind, at=at)
         driver_query(
             sess.connection(),

@@ -149,6 +149,6 @@ def store_successor(
     )
     insert_passports(sess, [row])
     [logged] = record_versions(
-        sess, [successor.view], [successor.signed], EntryKind.PASSPORT_ISSUED, at=at
+        sess, [successor.view], [successor.signed], EntryKind.PASSPORT_ISSUED, org_id=org_id, at=at
     )
     return logged

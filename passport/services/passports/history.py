@@ -24,6 +24,7 @@ def record_versions(
     signed: Sequence[SignedVersion],
     kind: EntryKind,
     *,
+    org_id: int,
     at: datetime,
 ) -> list[PassportView]:
     """Append the versions to the ledger and store their rows, in the caller's transaction.
@@ -31,7 +32,7 @@ def record_versions(
     Returns the views with their ledger indices. The public credential is stored once, inside
     its logged entry, and served from there: what is served is what was logged.
     """
-    places = [HistoryPlace(view.id, view.sequence, view.version) for view in views]
+    places = [HistoryPlace(view.id, view.sequence, view.version, org_id) for view in views]
     indices = record_history(sess, places, signed, kind, at=at)
     return [replace(view, ledger_index=index) for view, index in zip(views, indices, strict=True)]
 
@@ -39,11 +40,13 @@ def record_versions(
 @dataclass(frozen=True, slots=True)
 class HistoryPlace:
     """Where a signed credential goes: its passport, its sequence number in the passport's
-    history, and its version number (None for a lifecycle event)."""
+    history, its version number (None for a lifecycle event), and the organisation that
+    signed it."""
 
     passport_id: str
     sequence: int
     version: int | None
+    org_id: int
 
 
 def record_history(
@@ -79,6 +82,7 @@ def record_history(
                 "sequence": place.sequence,
                 "kind": kind_of,
                 "version": place.version,
+                "org_id": place.org_id,
                 "entry_hash": leaf_hash(entry).hex(),
                 "ledger_index": index,
                 "created_at": at,

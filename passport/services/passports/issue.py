@@ -217,7 +217,9 @@ def _store(
 
     def write(batch: Session) -> list[PassportView]:
         insert_passports(batch, passports)
-        logged = record_versions(batch, views, signed, EntryKind.PASSPORT_ISSUED, at=at)
+        logged = record_versions(
+            batch, views, signed, EntryKind.PASSPORT_ISSUED, org_id=issuer.org_id, at=at
+        )
         take_claims(batch, ctx.base_url, claims)
         if remember is not None:
             remember(batch, logged)

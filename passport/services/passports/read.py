@@ -176,7 +176,9 @@ def correct_passport(
     sess.commit()  # end the reading transaction; the writing one starts under the lock
 
     def write(batch: Session) -> PassportView:
-        [logged] = record_versions(batch, [view], [signed], EntryKind.PASSPORT_CORRECTED, at=at)
+        [logged] = record_versions(
+            batch, [view], [signed], EntryKind.PASSPORT_CORRECTED, org_id=issuer.org_id, at=at
+        )
         # The new version's claims replace the current one's (released first).
         replaced = Claims(passport.id, claim.sequence, drawn, replaces=current.sequence)
         take_claims(batch, ctx.base_url, [replaced])

@@ -20,13 +20,14 @@ from passport.core.log.keylog import KeyHistory
 from passport.core.log.kinds import EntryKind, is_event
 from passport.core.product.credentials import digest_sri
 from passport.core.signing.dataintegrity import verify_credential
+from passport.core.signing.did import did_web
 from passport.store.packing import unpack
 from passport.store.sql import driver_query, stored_bytes
 
 Failure = tuple[int, str]  # (the first bad entry's index, what is wrong)
-# A history entry's previousEntry, its restricted digests, and the subject (Digital Link URI)
-# it is about.
-Logged = tuple[str | None, dict[str, str], str | None]
+# A history entry's previousEntry, its restricted digests, the subject (Digital Link URI) it
+# is about, and its issuer's DID.
+Logged = tuple[str | None, dict[str, str], str | None, str | None]
 
 
 def detail(exc: BaseException) -> str:
@@ -50,12 +51,13 @@ def loaded_key(raw: bytes) -> Ed25519PublicKey:
 # is looked up (an indexed range of the passport's own rows).
 _HISTORY_SQL = (
     "SELECT h.passport_id, h.sequence, h.ledger_index, h.entry_hash, h.kind = e.kind,"
-    " p.entry_hash, p.ledger_index, h.version, h.kind,"
+    " p.entry_hash, p.ledger_index, h.version, h.kind, o.slug,"
     " CASE WHEN h.version IS NULL OR p.sequence IS NULL OR p.version IS NOT NULL THEN p.version"
     " ELSE (SELECT MAX(x.version) FROM history_entry x WHERE x.passport_id = h.passport_id"
     " AND x.sequence < h.sequence) END"
     " FROM history_entry h JOIN ledger_entry e ON e.idx = h.ledger_index"
     " LEFT JOIN history_entry p ON p.passport_id = h.passport_id AND p.sequence = h.sequence - 1"
+    " LEFT JOIN organisation o ON o.id = h.org_id"
     " WHERE h.ledger_index >= ? AND h.ledger_index < ?"
 )
 
@@ -75,7 +77,7 @@ def check_history(
     served = set()
     for row in driver_query(conn, _HISTORY_SQL, (start, end)):
         passport_id, sequence, index, entry_hash, same_kind, previous, previous_index = row[:7]
-        version, kind, previous_version = row[7:]
+        version, kind, signer, previous_version = row[7:]
         where = f"passport {passport_id} sequence {sequence}"
         served.add(index)
         if index not in logged:
@@ -84,6 +86,8 @@ def check_history(
             failures.append((index, f"{where} is served from an entry about another passport"))
         elif entry_hash != leaves[index - start].hex():
             failures.append((index, f"{where} names another entry hash than the log's"))
+        elif signer is None or did_web(base_url, signer) != logged[index][3]:
+            failures.append((index, f"{where} names another signer than the log's"))
         elif (
             (sequence == 1) != (previous_index is None)
             or (kind == EntryKind.PASSPORT_ISSUED) != (sequence == 1)
@@ -148,7 +152,7 @@ def check_restricted(
             failure = _verify_restricted(index, raw, signature_keys)
             if failure:
                 failures.append(failure)
-    for index, (_previous, digests, _subject) in logged.items():
+    for index, (_previous, digests, _subject, _issuer) in logged.items():
         if bound.get(index, set()) != set(digests.values()):
             failures.append((index, "restricted credential: logged but not served"))
     return (min(failures) if failures else None), count

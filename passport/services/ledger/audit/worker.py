@@ -184,7 +184,7 @@ def _check_entry(
     digests = {r["digestSRI"]: r["id"] for r in credential.get("relatedResource", [])}
     subject = credential.get("credentialSubject", {}).get("id")
     _note_links(index, kind, credential, subject, result)
-    return credential.get("previousEntry"), digests, subject
+    return credential.get("previousEntry"), digests, subject, credential.get("issuer")
 
 
 def _check_event(kind: str, credential: dict[str, Any]) -> None:

@@ -8,6 +8,8 @@
 - `material_lot`: lots produced by recorded recycling, with their mass and the grams claimed
   from them (a CHECK keeps the claims within the mass).
 - `lot_claim`: the grams of each lot a passport version claims as recycled content.
+- `history_entry.org_id`: the organisation that signed the entry (the actor of an event),
+  filled for older rows from their passport's issuer (every row was a version of it).
 - `instance.claims_from`: the log's size at this upgrade. Recycled content logged before it
   was never drawn from recorded lots; `dpp audit` checks lot balances from there on.
 
@@ -46,6 +48,18 @@ def upgrade() -> None:
         op.create_foreign_key(None, "passport", "passport", ["predecessor_id"], ["id"])
     op.create_index("ix_passport_predecessor_id", "passport", ["predecessor_id"])
     _create_lots()
+    if op.get_bind().dialect.name == "sqlite":  # in place: a rebuild would break foreign keys
+        op.execute(
+            "ALTER TABLE history_entry ADD COLUMN org_id INTEGER REFERENCES organisation (id)"
+        )
+    else:
+        op.add_column("history_entry", sa.Column("org_id", sa.Integer()))
+        op.create_foreign_key(None, "history_entry", "organisation", ["org_id"], ["id"])
+    op.create_index("ix_history_entry_org_id", "history_entry", ["org_id"])
+    op.execute(
+        "UPDATE history_entry SET org_id ="
+        " (SELECT org_id FROM passport WHERE passport.id = history_entry.passport_id)"
+    )
     op.add_column(
         "instance", sa.Column("claims_from", sa.BigInteger(), server_default="0", nullable=False)
     )
@@ -101,6 +115,8 @@ def downgrade() -> None:
     if events.scalar():
         raise RuntimeError("the log holds lifecycle events: revision 0003 cannot serve them")
     op.drop_column("instance", "claims_from")
+    op.drop_index("ix_history_entry_org_id", table_name="history_entry")
+    op.drop_column("history_entry", "org_id")
     op.drop_table("lot_claim")
     op.drop_index("ix_material_lot_batch", table_name="material_lot")
     op.drop_index("ix_material_lot_org_id", table_name="material_lot")
