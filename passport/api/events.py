@@ -18,6 +18,7 @@ from passport.api.schemas import (
     EpcisOut,
     EventOut,
     HistoryOut,
+    LineageOut,
     LotOut,
     PassportOut,
     WaitArgs,
@@ -27,6 +28,7 @@ from passport.core.errors import InvalidInput
 from passport.core.lifecycle.epcis import epcis_document
 from passport.core.lifecycle.vocabulary import EventKind
 from passport.services.events import writes
+from passport.services.events.lineage import lineage
 from passport.services.events.lots import LotView, get_lot
 from passport.services.events.read import StoredEntry, StoredHistory, stored_history
 from passport.services.events.record import EventView
@@ -166,6 +168,18 @@ class PassportEpcis(MethodView):
             history, passport_uri=stored.uri, base_url=ctx().base_url, created=datetime.now(UTC)
         )
         return Response(orjson.dumps(document), mimetype=EPCIS_MEDIA_TYPE)
+
+
+@blp.route("/passports/<passport_id:passport_id>/lineage")
+class PassportLineage(MethodView):
+    """Where a passport came from and what came of it."""
+
+    @blp.response(200, LineageOut)
+    def get(self, passport_id: str) -> dict[str, Any]:
+        """Return the graph around the passport: predecessors and successors (remanufacture),
+        the lots it drew recycled content from, the lots its recycling produced and the
+        products made from them; each node with its status and ledger index."""
+        return lineage(db.session(), ctx(), passport_id)
 
 
 @blp.route("/passports/<passport_id:passport_id>/history")

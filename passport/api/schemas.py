@@ -265,3 +265,34 @@ class BulkEventsOut(ma.Schema):
     recorded = ma.fields.Integer()
     refused = ma.fields.Integer()
     items = ma.fields.List(ma.fields.Nested(BulkEventOut))
+
+
+class LineageNodeOut(ma.Schema):
+    """A passport or a material lot in a lineage."""
+
+    id = ma.fields.String()
+    uri = ma.fields.String()
+    type = ma.fields.String(metadata={"description": "passport or lot"})
+    status = ma.fields.String(
+        metadata={"description": "a passport's status; a lot: available or claimed"}
+    )
+    remaining_g = ma.fields.Integer(metadata={"description": "a lot's unclaimed grams"})
+    ledger_index = ma.fields.Integer(metadata={"description": "the entry that made it"})
+
+
+class LineageEdgeOut(ma.Schema):
+    """How one node led to another."""
+
+    source = ma.fields.String(data_key="from")
+    to = ma.fields.String()
+    relation = ma.fields.String(
+        metadata={"description": "remanufactured-into, recycled-into or drawn-into"}
+    )
+
+
+class LineageOut(ma.Schema):
+    """The graph around a passport."""
+
+    passport = ma.fields.String()
+    nodes = ma.fields.List(ma.fields.Nested(LineageNodeOut))
+    edges = ma.fields.List(ma.fields.Nested(LineageEdgeOut))

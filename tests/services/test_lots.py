@@ -287,3 +287,32 @@ def test_a_claim_larger_than_the_lot_or_an_output_that_is_not_the_lot_is_refused
     forged = (replace(carried[0], body=changed), *carried[1:])
     with pytest.raises(LedgerInconsistent, match="is not the lot it names"):
         check_materials(mattress["passport"], history, linked, forged)
+
+
+def test_lineage_joins_remanufacture_recycling_and_claims(
+    client: FlaskClient, lots: dict[str, Any]
+) -> None:
+    orgs = lots["orgs"]
+    old = issue(client, orgs["maker"], "mattress")
+    remade = record(client, orgs["remaker"], old, event("remanufacture")).get_json()
+    new = remade["successor"]["id"]
+    recycled = record(client, orgs["recycler"], new, event("recycle")).get_json()
+    steel = next(lot for lot in recycled["lots"] if lot["material"] == "steel")
+    product = client.post(
+        "/api/v1/passports",
+        json=claiming(steel["uri"], 300, "steel"),
+        headers=bearer(orgs["maker"]),
+    ).get_json()["id"]
+    graph = client.get(f"/api/v1/passports/{old}/lineage").get_json()
+    relations = {(e["from"], e["to"], e["relation"]) for e in graph["edges"]}
+    assert (old, new, "remanufactured-into") in relations
+    assert (new, steel["id"], "recycled-into") in relations
+    assert (steel["id"], product, "drawn-into") in relations
+    nodes = {node["id"]: node for node in graph["nodes"]}
+    assert nodes[old]["status"] == "superseded"
+    assert nodes[new]["status"] == "end-of-life"
+    assert nodes[steel["id"]]["remaining_g"] == steel["mass_g"] - 300
+    indices = [node["ledger_index"] for node in graph["nodes"]]
+    assert indices == sorted(indices)
+    from_product = client.get(f"/api/v1/passports/{product}/lineage").get_json()
+    assert {(e["from"], e["to"]) for e in from_product["edges"]} == {(steel["id"], product)}
