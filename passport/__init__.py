@@ -14,6 +14,7 @@ from passport.instance import normalise_base_url, resolve_base_url
 from passport.services.context import ServiceContext, load_event_rules, load_schemas
 from passport.services.ledger.publisher import Publisher
 from passport.services.ledger.sequencer import Sequencer
+from passport.services.ledger.status_indices import StatusIndices
 from passport.store import db
 from passport.store.keystore import KeyStore
 from passport.web.public import bp as public
@@ -42,6 +43,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         schemas=schemas,
         base_url=app.config["DPP_BASE_URL"],
         sequencer=Sequencer(db.engine_of(app)),
+        status=StatusIndices(db.engine_of(app)),
         bulk_max_rows=app.config["BULK_MAX_ROWS"],
     )
     app.extensions["passport.publisher"] = Publisher(

@@ -11,6 +11,7 @@ from typing import Any
 from passport.core.lifecycle.rules import event_rules
 from passport.core.product.rules import CATEGORIES, ProductRules
 from passport.services.ledger.sequencer import Sequencer
+from passport.services.ledger.status_indices import StatusIndices
 from passport.store.keystore import KeyStore
 
 # The top-level schemas/ folder, shipped as the package `passport.schemas` (pyproject maps it), so
@@ -49,4 +50,5 @@ class ServiceContext:
     schemas: dict[str, dict[str, Any]]
     base_url: str
     sequencer: Sequencer
+    status: StatusIndices
     bulk_max_rows: int = 10_000

@@ -143,6 +143,10 @@ class HistoryEntryRow(SQLModel, table=True):
     version: int | None = Field(default=None)
     # The organisation that signed it: the issuer for a version, the actor for an event.
     org_id: int | None = Field(default=None, foreign_key="organisation.id", index=True)
+    # A version's index in its issuer's status lists (`passport.core.lifecycle.status`).
+    status_index: int | None = Field(
+        default=None, sa_column=Column(BigInteger, nullable=True, index=True)
+    )
     entry_hash: str = Field(max_length=64)
     ledger_index: int = Field(sa_column=Column(BigInteger, nullable=False))
     created_at: datetime = Field(sa_column=_when())
@@ -163,6 +167,15 @@ class RestrictedCredentialRow(SQLModel, table=True):
     tier: str = Field(primary_key=True, max_length=20)
     # The credential's JCS bytes, packed (`passport.store.packing`).
     packed: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class StatusCounterRow(SQLModel, table=True):
+    """The next unreserved status-list index of an organisation; processes reserve blocks."""
+
+    __tablename__ = "status_counter"
+
+    org_id: int = Field(foreign_key="organisation.id", primary_key=True)
+    next_index: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
 class MaterialLotRow(SQLModel, table=True):

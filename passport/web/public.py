@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from importlib.resources.abc import Traversable
 from typing import Any
 
@@ -10,6 +11,7 @@ from flask import Blueprint, Response, current_app
 
 from passport.core.signing.did import PrefixService, did_document, did_web
 from passport.services.context import SCHEMAS_DIR
+from passport.services.events.status_lists import signed_status_list
 from passport.services.orgs.keys import published_keys
 from passport.services.orgs.organisations import get_organisation
 from passport.services.orgs.prefixes import GTIN8_SPACE
@@ -45,6 +47,19 @@ def did_json(slug: str) -> Response:
         )
     response = _json(did_document(did, published_keys(sess, org.id), prefixes))
     response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@bp.get("/orgs/<slug>/status/<int(signed=True):number>")
+def status_list(slug: str, number: int) -> Response:
+    """Serve status list `number` of organisation `slug`: a W3C Bitstring Status List
+    credential, signed now, telling any verifier which of its passport versions are active,
+    superseded or at the end of their life."""
+    ctx = current_app.extensions["passport.services"]
+    at = datetime.now(UTC).replace(microsecond=0)
+    response = _json(signed_status_list(db.session(), ctx, slug, number, at=at))
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Cache-Control"] = "public, max-age=60"
     return response
 
 

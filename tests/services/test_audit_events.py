@@ -55,6 +55,11 @@ def test_audit_passes_with_events_and_a_correction_after_one(
             " WHERE ledger_index = :i",
             "another signer",
         ),
+        (
+            "UPDATE history_entry SET status_index = 5 WHERE passport_id ="
+            " (SELECT passport_id FROM history_entry WHERE ledger_index = :i) AND sequence = 1",
+            "status-list place",
+        ),
     ],
 )
 def test_a_tampered_event_row_is_named(

@@ -48,6 +48,8 @@ class VersionClaim:
     tiers: Mapping[Tier, Mapping[str, Any]]
     # The Digital Link URI of the passport this one was remanufactured from (first versions).
     predecessor: str | None = None
+    # Its entry in the issuer's status list (`passport.core.lifecycle.status.status_entry`).
+    status: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +97,8 @@ def sign_version(
         public["supersedes"] = claim.supersedes
     if claim.predecessor is not None:
         public["predecessor"] = claim.predecessor
+    if claim.status is not None:
+        public["credentialStatus"] = dict(claim.status)
     return sign_bound(
         public, claim.tiers, member="product", signer=signer, at=at, random_bytes=random_bytes
     )

@@ -18,6 +18,7 @@ import orjson
 from sqlmodel import Session
 
 from passport.core.errors import Conflict, InvalidInput, PassportError
+from passport.core.lifecycle.status import status_entry
 from passport.core.log.kinds import EntryKind
 from passport.core.product.access import Caller
 from passport.core.product.credentials import SignedVersion, VersionClaim, sign_version
@@ -48,6 +49,7 @@ class Successor:
     category: str
     view: PassportView
     signed: SignedVersion
+    status_index: int
 
 
 def _under(prefix: str, exc: PassportError) -> PassportError:
@@ -119,6 +121,7 @@ def prepare_successor(
         raise _under(FIELD, exc) from None
     if taken(sess, [link]):
         raise Conflict(f"{link.path} is already used", errors={f"{FIELD}.serial": ["already used"]})
+    [index] = ctx.status.take(caller.org_id, 1)
     claim = VersionClaim(
         subject_id=link.uri(ctx.base_url),
         category=category,
@@ -128,6 +131,7 @@ def prepare_successor(
         supersedes=None,
         tiers=ctx.rules.split_tiers(category, product),
         predecessor=predecessor_uri,
+        status=status_entry(ctx.base_url, caller.slug, index),
     )
     signed = sign_version(
         claim,
@@ -137,7 +141,7 @@ def prepare_successor(
         random_bytes=secrets.token_bytes,
     )
     view = view_of(link, ctx.base_url, category, version=1, sequence=1, signed=signed)
-    return Successor(link, category, view, signed)
+    return Successor(link, category, view, signed, index)
 
 
 def store_successor(
@@ -149,6 +153,12 @@ def store_successor(
     )
     insert_passports(sess, [row])
     [logged] = record_versions(
-        sess, [successor.view], [successor.signed], EntryKind.PASSPORT_ISSUED, org_id=org_id, at=at
+        sess,
+        [successor.view],
+        [successor.signed],
+        EntryKind.PASSPORT_ISSUED,
+        org_id=org_id,
+        status_indices=[successor.status_index],
+        at=at,
     )
     return logged

@@ -25,6 +25,7 @@ def record_versions(
     kind: EntryKind,
     *,
     org_id: int,
+    status_indices: Sequence[int | None] | None = None,
     at: datetime,
 ) -> list[PassportView]:
     """Append the versions to the ledger and store their rows, in the caller's transaction.
@@ -32,7 +33,11 @@ def record_versions(
     Returns the views with their ledger indices. The public credential is stored once, inside
     its logged entry, and served from there: what is served is what was logged.
     """
-    places = [HistoryPlace(view.id, view.sequence, view.version, org_id) for view in views]
+    indices = status_indices if status_indices is not None else [None] * len(views)
+    places = [
+        HistoryPlace(view.id, view.sequence, view.version, org_id, index)
+        for view, index in zip(views, indices, strict=True)
+    ]
     indices = record_history(sess, places, signed, kind, at=at)
     return [replace(view, ledger_index=index) for view, index in zip(views, indices, strict=True)]
 
@@ -47,6 +52,7 @@ class HistoryPlace:
     sequence: int
     version: int | None
     org_id: int
+    status_index: int | None = None  # a version's place in its issuer's status lists
 
 
 def record_history(
@@ -83,6 +89,7 @@ def record_history(
                 "kind": kind_of,
                 "version": place.version,
                 "org_id": place.org_id,
+                "status_index": place.status_index,
                 "entry_hash": leaf_hash(entry).hex(),
                 "ledger_index": index,
                 "created_at": at,

@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from passport.core.errors import Conflict, InvalidInput
 from passport.core.lifecycle.lots import Drawn
+from passport.core.lifecycle.status import status_entry
 from passport.core.log.kinds import EntryKind
 from passport.core.product.access import Caller, Role, Tier, require_role
 from passport.core.product.credentials import SignedVersion, Signer, VersionClaim, sign_version
@@ -95,13 +96,16 @@ def issue_passports(
     _check_ownership(sess, issuer, requests)
     prepared = _prepare_all(sess, ctx, requests, row_errors or {})
     signer = signer_for(sess, ctx, issuer)
-    signed_versions = _sign_all(ctx, prepared, signer, at=at, progress=progress)
+    indices = ctx.status.take(issuer.org_id, len(prepared))
+    signed_versions = _sign_all(
+        ctx, prepared, signer, indices, issuer.slug, at=at, progress=progress
+    )
     views = [
         view_of(item.link, ctx.base_url, item.category, version=1, sequence=1, signed=signed)
         for item, signed in zip(prepared, signed_versions, strict=True)
     ]
     sess.commit()  # end the reading transaction; the writing one starts under the lock
-    return _store(ctx, issuer, prepared, views, signed_versions, at=at, remember=remember)
+    return _store(ctx, issuer, prepared, views, signed_versions, indices, at=at, remember=remember)
 
 
 # Progress is reported per this many rows signed.
@@ -112,6 +116,8 @@ def _sign_all(
     ctx: ServiceContext,
     prepared: Sequence[_Prepared],
     signer: Signer,
+    indices: Sequence[int],
+    slug: str,
     *,
     at: datetime,
     progress: Progress | None,
@@ -124,14 +130,16 @@ def _sign_all(
     """
     signed: list[SignedVersion] = []
     for start in range(0, len(prepared), _PROGRESS_EVERY):
-        chunk = prepared[start : start + _PROGRESS_EVERY]
-        signed += [_sign(ctx, item, signer, at) for item in chunk]
+        chunk = zip(prepared[start : start + _PROGRESS_EVERY], indices[start:], strict=False)
+        signed += [_sign(ctx, item, signer, slug, index, at) for item, index in chunk]
         if progress is not None:
-            progress(len(chunk))
+            progress(min(_PROGRESS_EVERY, len(prepared) - start))
     return signed
 
 
-def _sign(ctx: ServiceContext, item: _Prepared, signer: Signer, at: datetime) -> SignedVersion:
+def _sign(
+    ctx: ServiceContext, item: _Prepared, signer: Signer, slug: str, index: int, at: datetime
+) -> SignedVersion:
     claim = VersionClaim(
         subject_id=item.link.uri(ctx.base_url),
         category=item.category,
@@ -140,6 +148,7 @@ def _sign(ctx: ServiceContext, item: _Prepared, signer: Signer, at: datetime) ->
         previous_entry=None,
         supersedes=None,
         tiers=item.tiers,
+        status=status_entry(ctx.base_url, slug, index),
     )
     return sign_version(
         claim, signer=signer, base_url=ctx.base_url, at=at, random_bytes=secrets.token_bytes
@@ -208,6 +217,7 @@ def _store(
     prepared: Sequence[_Prepared],
     views: Sequence[PassportView],
     signed: Sequence[SignedVersion],
+    indices: Sequence[int],
     *,
     at: datetime,
     remember: Remember | None,
@@ -218,7 +228,13 @@ def _store(
     def write(batch: Session) -> list[PassportView]:
         insert_passports(batch, passports)
         logged = record_versions(
-            batch, views, signed, EntryKind.PASSPORT_ISSUED, org_id=issuer.org_id, at=at
+            batch,
+            views,
+            signed,
+            EntryKind.PASSPORT_ISSUED,
+            org_id=issuer.org_id,
+            status_indices=indices,
+            at=at,
         )
         take_claims(batch, ctx.base_url, claims)
         if remember is not None:

@@ -11,6 +11,7 @@ import orjson
 from sqlmodel import Session, col, select
 
 from passport.core.errors import Forbidden, InvalidInput, NotFound
+from passport.core.lifecycle.status import status_entry
 from passport.core.log.kinds import EntryKind, credential_of
 from passport.core.product.access import Caller, Role, Tier, require_role, tiers_for
 from passport.core.product.credentials import VersionClaim, sign_version
@@ -149,6 +150,7 @@ def correct_passport(
     ).first()
     if last is None:  # a passport row is only ever stored with its first version
         raise NotFound(f"passport {passport.id} has no history")
+    [index] = ctx.status.take(issuer.org_id, 1)
     claim = VersionClaim(
         subject_id=link.uri(ctx.base_url),
         category=passport.category,
@@ -157,6 +159,7 @@ def correct_passport(
         previous_entry=last.entry_hash,
         supersedes=_credential_id(sess, current),
         tiers=tiers,
+        status=status_entry(ctx.base_url, issuer.slug, index),
     )
     signed = sign_version(
         claim,
@@ -177,7 +180,13 @@ def correct_passport(
 
     def write(batch: Session) -> PassportView:
         [logged] = record_versions(
-            batch, [view], [signed], EntryKind.PASSPORT_CORRECTED, org_id=issuer.org_id, at=at
+            batch,
+            [view],
+            [signed],
+            EntryKind.PASSPORT_CORRECTED,
+            org_id=issuer.org_id,
+            status_indices=[index],
+            at=at,
         )
         # The new version's claims replace the current one's (released first).
         replaced = Claims(passport.id, claim.sequence, drawn, replaces=current.sequence)

@@ -26,8 +26,8 @@ from passport.store.sql import driver_query, stored_bytes
 
 Failure = tuple[int, str]  # (the first bad entry's index, what is wrong)
 # A history entry's previousEntry, its restricted digests, the subject (Digital Link URI) it
-# is about, and its issuer's DID.
-Logged = tuple[str | None, dict[str, str], str | None, str | None]
+# is about, its issuer's DID, and the status-list index its credential names.
+Logged = tuple[str | None, dict[str, str], str | None, str | None, int | None]
 
 
 def detail(exc: BaseException) -> str:
@@ -51,7 +51,7 @@ def loaded_key(raw: bytes) -> Ed25519PublicKey:
 # is looked up (an indexed range of the passport's own rows).
 _HISTORY_SQL = (
     "SELECT h.passport_id, h.sequence, h.ledger_index, h.entry_hash, h.kind = e.kind,"
-    " p.entry_hash, p.ledger_index, h.version, h.kind, o.slug,"
+    " p.entry_hash, p.ledger_index, h.version, h.kind, o.slug, h.status_index,"
     " CASE WHEN h.version IS NULL OR p.sequence IS NULL OR p.version IS NOT NULL THEN p.version"
     " ELSE (SELECT MAX(x.version) FROM history_entry x WHERE x.passport_id = h.passport_id"
     " AND x.sequence < h.sequence) END"
@@ -77,7 +77,7 @@ def check_history(
     served = set()
     for row in driver_query(conn, _HISTORY_SQL, (start, end)):
         passport_id, sequence, index, entry_hash, same_kind, previous, previous_index = row[:7]
-        version, kind, signer, previous_version = row[7:]
+        version, kind, signer, status_index, previous_version = row[7:]
         where = f"passport {passport_id} sequence {sequence}"
         served.add(index)
         if index not in logged:
@@ -88,6 +88,8 @@ def check_history(
             failures.append((index, f"{where} names another entry hash than the log's"))
         elif signer is None or did_web(base_url, signer) != logged[index][3]:
             failures.append((index, f"{where} names another signer than the log's"))
+        elif status_index != logged[index][4]:
+            failures.append((index, f"{where} has another status-list place than its credential"))
         elif (
             (sequence == 1) != (previous_index is None)
             or (kind == EntryKind.PASSPORT_ISSUED) != (sequence == 1)
@@ -152,7 +154,7 @@ def check_restricted(
             failure = _verify_restricted(index, raw, signature_keys)
             if failure:
                 failures.append(failure)
-    for index, (_previous, digests, _subject, _issuer) in logged.items():
+    for index, (_previous, digests, *_rest) in logged.items():
         if bound.get(index, set()) != set(digests.values()):
             failures.append((index, "restricted credential: logged but not served"))
     return (min(failures) if failures else None), count

@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Engine
 from passport.core.errors import LedgerInconsistent, PassportError, SignatureInvalid
 from passport.core.lifecycle.credentials import event_of
 from passport.core.lifecycle.lots import lot_of
+from passport.core.lifecycle.status import index_of
 from passport.core.lifecycle.vocabulary import EventKind, entry_kind, event_kind
 from passport.core.log.keylog import KeyHistory
 from passport.core.log.kinds import KEY_KINDS, EntryKind, credential_of, is_history
@@ -184,7 +185,9 @@ def _check_entry(
     digests = {r["digestSRI"]: r["id"] for r in credential.get("relatedResource", [])}
     subject = credential.get("credentialSubject", {}).get("id")
     _note_links(index, kind, credential, subject, result)
-    return credential.get("previousEntry"), digests, subject, credential.get("issuer")
+    status = credential.get("credentialStatus")
+    place = index_of(status) if isinstance(status, dict) else None
+    return credential.get("previousEntry"), digests, subject, credential.get("issuer"), place
 
 
 def _check_event(kind: str, credential: dict[str, Any]) -> None:

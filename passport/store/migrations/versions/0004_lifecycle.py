@@ -10,6 +10,9 @@
 - `lot_claim`: the grams of each lot a passport version claims as recycled content.
 - `history_entry.org_id`: the organisation that signed the entry (the actor of an event),
   filled for older rows from their passport's issuer (every row was a version of it).
+- `history_entry.status_index` and `status_counter`: each new version's place in its issuer's
+  Bitstring Status Lists, reserved in blocks per organisation. Versions issued before this
+  revision have none.
 - `instance.claims_from`: the log's size at this upgrade. Recycled content logged before it
   was never drawn from recorded lots; `dpp audit` checks lot balances from there on.
 
@@ -56,6 +59,15 @@ def upgrade() -> None:
         op.add_column("history_entry", sa.Column("org_id", sa.Integer()))
         op.create_foreign_key(None, "history_entry", "organisation", ["org_id"], ["id"])
     op.create_index("ix_history_entry_org_id", "history_entry", ["org_id"])
+    op.add_column("history_entry", sa.Column("status_index", sa.BigInteger(), nullable=True))
+    op.create_index("ix_history_entry_status_index", "history_entry", ["status_index"])
+    op.create_table(
+        "status_counter",
+        sa.Column("org_id", sa.Integer(), nullable=False),
+        sa.Column("next_index", sa.BigInteger(), nullable=False),
+        sa.ForeignKeyConstraint(["org_id"], ["organisation.id"]),
+        sa.PrimaryKeyConstraint("org_id"),
+    )
     op.execute(
         "UPDATE history_entry SET org_id ="
         " (SELECT org_id FROM passport WHERE passport.id = history_entry.passport_id)"
@@ -115,6 +127,9 @@ def downgrade() -> None:
     if events.scalar():
         raise RuntimeError("the log holds lifecycle events: revision 0003 cannot serve them")
     op.drop_column("instance", "claims_from")
+    op.drop_table("status_counter")
+    op.drop_index("ix_history_entry_status_index", table_name="history_entry")
+    op.drop_column("history_entry", "status_index")
     op.drop_index("ix_history_entry_org_id", table_name="history_entry")
     op.drop_column("history_entry", "org_id")
     op.drop_table("lot_claim")
