@@ -60,7 +60,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         tokens = dict(re.findall(r"^\s+([a-z-]+)\s+\S+\s+(dpp_\S+)$", output, re.M))
         assert f"Demo service at {base}, API contract at {base}/api/v1/openapi.json" in output
         links = re.findall(rf"{re.escape(base)}/api/v1/\S+", output)
-        assert len(links) == 1 + 5  # the contract and the five demo passports
+        # The contract, seven demo passports (five issued, a remanufactured successor, one
+        # claiming recycled steel), a repaired blanket's events, a lineage and three lots.
+        assert len(links) == 1 + 7 + 1 + 1 + 3
         for link in links:  # every link the banner prints answers
             with urllib.request.urlopen(link, timeout=30) as answer:
                 assert answer.status == 200, link
@@ -93,9 +95,11 @@ def _covered_within(base: str, size: int, seconds: float) -> float:
 
 def test_a_fresh_demo_serves_a_checkpoint_of_its_whole_log(server: Served) -> None:
     base, _tokens, _env = server
-    # Five organisations' keys and five passports, logged before any request was served.
-    _covered_within(base, 10, seconds=10)
-    assert _checkpoint_size(base) == 10
+    # Logged before any request was served: six organisations' keys, five passports, two
+    # repairs, a remanufacture (successor and event), collect, sort and recycle with its three
+    # lots, and a passport claiming recycled steel.
+    _covered_within(base, 22, seconds=10)
+    assert _checkpoint_size(base) == 22
 
 
 def test_entries_appended_by_the_cli_are_checkpointed_while_serving(server: Served) -> None:
