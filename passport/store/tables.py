@@ -118,11 +118,7 @@ class PassportRow(SQLModel, table=True):
     )
     # The passport this one was remanufactured from, if any.
     predecessor_id: str | None = Field(
-        default=None,
-        max_length=200,
-        index=True,
-        sa_column_kwargs={"nullable": True},
-        foreign_key="passport.id",
+        default=None, max_length=200, index=True, foreign_key="passport.id"
     )
 
 
@@ -144,9 +140,7 @@ class HistoryEntryRow(SQLModel, table=True):
     # The organisation that signed it: the issuer for a version, the actor for an event.
     org_id: int | None = Field(default=None, foreign_key="organisation.id", index=True)
     # A version's index in its issuer's status lists (`passport.core.lifecycle.status`).
-    status_index: int | None = Field(
-        default=None, sa_column=Column(BigInteger, nullable=True, index=True)
-    )
+    status_index: int | None = Field(default=None, sa_column=Column(BigInteger, index=True))
     entry_hash: str = Field(max_length=64)
     ledger_index: int = Field(sa_column=Column(BigInteger, nullable=False))
     created_at: datetime = Field(sa_column=_when())
@@ -179,8 +173,7 @@ class StatusCounterRow(SQLModel, table=True):
 
 
 class MaterialLotRow(SQLModel, table=True):
-    """A material lot produced by recorded recycling: its Digital Link batch id, its mass, and
-    how much of it passports claim as recycled content (never more than its mass)."""
+    """A lot recycling produced: its Digital Link batch id, mass, and grams claimed from it."""
 
     __tablename__ = "material_lot"
     __table_args__ = (

@@ -12,7 +12,8 @@
   filled for older rows from their passport's issuer (every row was a version of it).
 - `history_entry.status_index` and `status_counter`: each new version's place in its issuer's
   Bitstring Status Lists, reserved in blocks per organisation. Versions issued before this
-  revision have none.
+  revision have none; versions whose logged credential names a place (a database brought
+  down to 0003 and up again) get it back, and the counters start past them.
 - `instance.claims_from`: the log's size at this upgrade. Recycled content logged before it
   was never drawn from recorded lots; `dpp audit` checks lot balances from there on.
 
@@ -25,6 +26,8 @@ Revises: 0003
 
 from __future__ import annotations
 
+import json
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -32,10 +35,12 @@ revision = "0004"
 down_revision = "0003"
 branch_labels = None
 depends_on = None
+# Entries per status list (`passport.core.lifecycle.status.CAPACITY`, as of this revision).
+_CAPACITY = 131_072
 
 
 def upgrade() -> None:
-    """Add `passport.status`, every passport active, and `passport.predecessor_id`."""
+    """Add the columns and tables above, filled from what the database holds."""
     op.add_column(
         "passport",
         sa.Column("status", sa.String(length=20), nullable=False, server_default="active"),
@@ -59,8 +64,23 @@ def upgrade() -> None:
         op.add_column("history_entry", sa.Column("org_id", sa.Integer()))
         op.create_foreign_key(None, "history_entry", "organisation", ["org_id"], ["id"])
     op.create_index("ix_history_entry_org_id", "history_entry", ["org_id"])
+    op.execute(
+        "UPDATE history_entry SET org_id ="
+        " (SELECT org_id FROM passport WHERE passport.id = history_entry.passport_id)"
+    )
     op.add_column("history_entry", sa.Column("status_index", sa.BigInteger(), nullable=True))
     op.create_index("ix_history_entry_status_index", "history_entry", ["status_index"])
+    _status_counter()
+    _restore_status_places()
+    op.add_column(
+        "instance", sa.Column("claims_from", sa.BigInteger(), server_default="0", nullable=False)
+    )
+    op.execute(
+        "UPDATE instance SET claims_from = COALESCE((SELECT size FROM ledger_head WHERE id = 1), 0)"
+    )
+
+
+def _status_counter() -> None:
     op.create_table(
         "status_counter",
         sa.Column("org_id", sa.Integer(), nullable=False),
@@ -68,15 +88,38 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["org_id"], ["organisation.id"]),
         sa.PrimaryKeyConstraint("org_id"),
     )
-    op.execute(
-        "UPDATE history_entry SET org_id ="
-        " (SELECT org_id FROM passport WHERE passport.id = history_entry.passport_id)"
+
+
+def _restore_status_places() -> None:
+    """Give back the places logged credentials name, and start each counter past them."""
+    bind = op.get_bind()
+    rows = bind.execute(
+        sa.text(
+            "SELECT h.passport_id, h.sequence, e.entry FROM history_entry h"
+            " JOIN ledger_entry e ON e.idx = h.ledger_index WHERE h.version IS NOT NULL"
+        )
     )
-    op.add_column(
-        "instance", sa.Column("claims_from", sa.BigInteger(), server_default="0", nullable=False)
-    )
-    op.execute(
-        "UPDATE instance SET claims_from = COALESCE((SELECT size FROM ledger_head WHERE id = 1), 0)"
+    places = []
+    for passport_id, sequence, entry in rows:
+        if b'"credentialStatus"' not in bytes(entry):
+            continue
+        status = json.loads(bytes(entry))["credential"]["credentialStatus"]
+        number = int(str(status["statusListCredential"]).rsplit("/", 1)[1])
+        index = number * _CAPACITY + int(status["statusListIndex"])
+        places.append({"p": passport_id, "s": sequence, "i": index})
+    if places:
+        bind.execute(
+            sa.text(
+                "UPDATE history_entry SET status_index = :i"
+                " WHERE passport_id = :p AND sequence = :s"
+            ),
+            places,
+        )
+    bind.execute(
+        sa.text(
+            "INSERT INTO status_counter (org_id, next_index) SELECT org_id, MAX(status_index) + 1"
+            " FROM history_entry WHERE status_index IS NOT NULL GROUP BY org_id"
+        )
     )
 
 
@@ -119,7 +162,7 @@ def _create_lots() -> None:
 
 
 def downgrade() -> None:
-    """Drop `passport.status`; refused while the log holds lifecycle events, which 0003 cannot
+    """Drop them again; refused while the log holds lifecycle events, which 0003 cannot
     serve."""
     events = op.get_bind().execute(
         sa.text("SELECT COUNT(*) FROM history_entry WHERE kind LIKE 'event:%'")
