@@ -338,7 +338,7 @@ def test_remanufacture_issues_a_successor_linked_both_ways(
     assert body["status"] == "superseded"
     assert successor["id"].startswith("01/08712347000019/21/")
     assert successor["version"] == 1
-    assert successor["ledger_index"] == body["ledger_index"] - 1  # logged together, first
+    assert successor["ledger_index"] == body["ledger_index"] + 1  # logged together, after it
     new_credential = successor["credential"]
     assert new_credential["issuer"] == "did:web:dpp.example.nl:orgs:remaker"
     assert new_credential["predecessor"] == body["uri"]
@@ -465,3 +465,51 @@ def test_the_epcis_export_of_every_kind_validates_against_the_official_schema(
     assert {"ObjectEvent commissioning", "ObjectEvent repairing", "ObjectEvent receiving",
             "ObjectEvent inspecting", "TransformationEvent recycling",
             "TransformationEvent remanufacturing", "ObjectEvent destroying"} <= seen  # fmt: skip
+
+
+def test_an_idempotent_event_and_the_audit(
+    client: Client, orgs: dict[str, str], runner: Any
+) -> None:
+    """Kept event responses (single, remanufacture, bulk) are checked by `dpp audit`."""
+    passport = issue(client, orgs["maker"], "mattress")
+    record(client, orgs["repairer"], passport, event("repair"), {"Idempotency-Key": "r-1"})
+    record(client, orgs["remaker"], passport, event("remanufacture"), {"Idempotency-Key": "m-1"})
+    other = issue(client, orgs["maker"])
+    client.post(
+        "/api/v1/events:bulk",
+        json=[{"passport": other, **event("collect")}],
+        headers=bearer(orgs["collector"]) | {"Idempotency-Key": "b-1"},
+    )
+    result = runner.invoke(args=["audit", "--workers", "2"])
+    assert result.exit_code == 0, result.output
+    assert "3 responses kept for retries" in result.output
+
+
+def test_the_remanufacturer_places_its_successor_on_the_market(
+    client: Client, orgs: dict[str, str]
+) -> None:
+    old = issue(client, orgs["maker"], "mattress")
+    new = record(client, orgs["remaker"], old, event("remanufacture")).get_json()["successor"]
+    placed = record(client, orgs["remaker"], new["id"], event("place-on-market"))
+    assert placed.status_code == 201, placed.get_json()
+
+
+def test_the_bundle_gives_restricted_event_tiers_to_their_signer_and_roles_only(
+    client: Client, orgs: dict[str, str]
+) -> None:
+    passport = issue(client, orgs["maker"])
+    assert record(client, orgs["recycler"], passport, event("disassemble")).status_code == 201
+    import json as _json
+
+    def tiers(token: str) -> set[tuple[int, str]]:
+        bundle = _json.loads(
+            client.get(f"/api/v1/passports/{passport}/bundle", headers=bearer(token)).data
+        )
+        return {(r["credential"]["sequence"], r["tier"]) for r in bundle["restricted"]}
+
+    maker = tiers(orgs["maker"])
+    assert (2, "legitimate_interest") not in maker  # the manufacturer is no repairer
+    assert (2, "authority") not in maker
+    assert (1, "authority") in maker  # its own version
+    assert {(2, "legitimate_interest"), (2, "authority")} <= tiers(orgs["recycler"])
+    assert (2, "authority") not in tiers(orgs["repairer"])

@@ -131,3 +131,19 @@ def test_dpp_events_import_records_a_file_with_a_progress_bar(
     assert again.exit_code == 1, again.output
     assert "0 recorded, 2 refused" in again.output
     assert "is end-of-life" in again.output
+
+
+def test_a_passport_of_another_host_and_a_numbered_top_column_are_named(
+    client: Client, orgs: dict[str, str]
+) -> None:
+    passport = issue(client, orgs["maker"])
+    items = [{"passport": f"https://elsewhere.example/{passport}", **event("collect")}]
+    body = bulk(client, orgs["collector"], items).get_json()
+    assert body["items"][0]["status"] == 404
+    text = (
+        "passport,kind,occurred_at,place.country,1\n"
+        + f"{passport},collect,2026-11-20T08:45:00Z,NL,x\n"
+    )
+    response = bulk(client, orgs["collector"], text)
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["items"][0]["status"] == 422

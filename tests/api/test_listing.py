@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from flask.testing import FlaskClient
@@ -77,3 +77,32 @@ def test_bad_filters_are_problems_naming_the_field(
     response = client.get(f"/api/v1/passports?{query}", headers=bearer(orgs["maker"]))
     assert response.status_code == status, response.get_json()
     assert field in str(response.get_json().get("errors")), response.get_json()
+
+
+def test_since_compares_instants_whatever_the_offset(
+    client: FlaskClient, orgs: dict[str, str]
+) -> None:
+    passport = issue(client, orgs["maker"])
+    now = datetime.now(UTC)
+    before = (now - timedelta(minutes=10)).astimezone(timezone(timedelta(hours=5)))
+    after = (now + timedelta(minutes=10)).astimezone(timezone(timedelta(hours=-7)))
+    assert listed(client, f"since={before.isoformat().replace('+', '%2B')}") == [passport]
+    assert listed(client, f"since={after.isoformat()}") == []
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/orgs/maker/status/99999999999999999999", "/orgs/maker/status/70368744177664"],
+)
+def test_huge_status_list_numbers_are_404(
+    client: FlaskClient, orgs: dict[str, str], path: str
+) -> None:
+    assert client.get(path).status_code == 404
+
+
+def test_a_huge_cursor_is_a_422(client: FlaskClient, orgs: dict[str, str]) -> None:
+    import base64
+
+    cursor = base64.urlsafe_b64encode(b"[99999999999999999999]").decode()
+    response = client.get(f"/api/v1/passports?cursor={cursor}")
+    assert response.status_code == 422

@@ -316,3 +316,44 @@ def test_lineage_joins_remanufacture_recycling_and_claims(
     assert indices == sorted(indices)
     from_product = client.get(f"/api/v1/passports/{product}/lineage").get_json()
     assert {(e["from"], e["to"]) for e in from_product["edges"]} == {(steel["id"], product)}
+
+
+def test_a_remanufacture_passes_the_claims_on_and_the_audit_agrees(
+    client: FlaskClient, runner: FlaskCliRunner, lots: dict[str, Any]
+) -> None:
+    """The successor copies the predecessor's recycled content (its `changes` default): the
+    grams pass to it, they are not claimed twice, and the log replays to the same balance."""
+    orgs, steel = lots["orgs"], lots["steel"]
+    body = example("mattress")
+    body["product"]["recycled_content"] = [
+        {"material": "steel", "share_percent": 25, "origin": "post_consumer",
+         "lots": [{"lot_id": steel["uri"], "mass_g": 5500}]}
+    ]  # fmt: skip
+    old = client.post("/api/v1/passports", json=body, headers=bearer(orgs["maker"]))
+    assert old.status_code == 201, old.get_json()
+    assert lot_state(client, steel)["claimed_g"] == 5500
+    remade = record(client, orgs["remaker"], old.get_json()["id"], event("remanufacture"))
+    assert remade.status_code == 201, remade.get_json()
+    state = lot_state(client, steel)
+    assert state["claimed_g"] == 5500
+    assert [c["passport"] for c in state["claims"]] == [remade.get_json()["successor"]["id"]]
+    refused = client.post(
+        f"/api/v1/passports/{old.get_json()['id']}/versions",
+        json={"product": example("mattress")["product"]},
+        headers=bearer(orgs["maker"]),
+    )
+    assert refused.status_code == 409
+    result = run_audit(runner)
+    assert result.exit_code == 0, result.output
+    log_key = runner.invoke(args=["log-key"]).stdout.strip()
+    for passport in (old.get_json()["id"], remade.get_json()["successor"]["id"]):
+        verify_bundle(_bundle(client, passport), log_key=log_key)
+
+
+def test_a_status_the_events_do_not_give_is_named_by_the_audit(
+    app: Flask, runner: FlaskCliRunner, lots: dict[str, Any]
+) -> None:
+    sql(app, "UPDATE passport SET status = 'active' WHERE status = 'end-of-life'")
+    result = run_audit(runner)
+    assert result.exit_code == 1, result.output
+    assert "its events make it end-of-life" in result.output

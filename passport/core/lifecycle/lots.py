@@ -3,9 +3,10 @@
 A recycling run produces lots, each with its own credential (`lot:produced`) stating its
 material and mass. A passport version claims grams of lots in its public product data
 (`recycled_content[].lots[]`); a passport's claims are those of its newest version, so a
-correction releases what the version before it claimed. At every point of the log, the
-grams claimed from a lot never exceed its mass: `replay` recomputes every balance from the
-log alone, as `dpp audit` and `dpp verify` do.
+correction releases what the version before it claimed, and a remanufacture releases the
+passport's claims to its successor (logged after the event), which states its own. At every
+point of the log, the grams claimed from a lot never exceed its mass: `Balances` recomputes
+every balance from the log alone, as `dpp audit` and `dpp verify` do.
 """
 
 from __future__ import annotations
@@ -135,6 +136,11 @@ class Balances:
                 )
         if wanted:
             self.by_passport[passport] = wanted
+
+    def release(self, passport: str) -> None:
+        """A remanufacture: the passport's claims pass to its successor, which states its own."""
+        for lot, grams in self.by_passport.pop(passport, {}).items():
+            self.claimed[lot] -= grams
 
     def remaining(self, lot: str) -> int:
         """Grams of `lot` not claimed."""

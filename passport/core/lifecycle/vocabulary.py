@@ -122,7 +122,9 @@ def r_strategy(kind: EventKind, outcome: str | None = None) -> tuple[Step, ...]:
 # Who may record each kind. A retailer records custody with the manufacturer's role today.
 RECORDERS: Mapping[EventKind, frozenset[Role]] = MappingProxyType(
     {
-        EventKind.PLACE_ON_MARKET: frozenset({Role.MANUFACTURER}),
+        # The issuer only (checked by the service): a maker, or a remanufacturer for the
+        # successors it issued.
+        EventKind.PLACE_ON_MARKET: frozenset({Role.MANUFACTURER, Role.REMANUFACTURER}),
         EventKind.TRANSFER: frozenset({Role.MANUFACTURER, Role.REPAIRER}),
         EventKind.REPAIR: frozenset({Role.REPAIRER}),
         EventKind.REFURBISH: frozenset({Role.REPAIRER}),

@@ -101,12 +101,14 @@ def _passports(sess: Session, ctx: ServiceContext, ids: set[str]) -> dict[str, _
     return found
 
 
-def _path_of(item: object) -> str:
+def _path_of(item: object, base_url: str) -> str:
     """The Digital Link path of the passport an item names (a path or a URI on this ledger)."""
     named = item.get("passport") if isinstance(item, dict) else None
     if not isinstance(named, str):
         raise InvalidInput("no passport named", errors={"passport": ["a Digital Link path"]})
-    path = named.split("://", 1)[1].split("/", 1)[-1] if "://" in named else named
+    path = named.removeprefix(base_url + "/")
+    if "://" in path:
+        raise NotFound(f"{named} is not a passport of {base_url}")
     try:
         return parse_path(path).path
     except InvalidInput:
@@ -169,7 +171,7 @@ def record_events(
             paths[number] = InvalidInput("the row cannot be read", errors=row_errors[number])
             continue
         try:
-            paths[number] = _path_of(item)
+            paths[number] = _path_of(item, ctx.base_url)
         except PassportError as exc:
             paths[number] = exc
     passports = _passports(sess, ctx, {p for p in paths.values() if isinstance(p, str)})

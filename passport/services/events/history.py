@@ -20,6 +20,7 @@ class History:
     sequence: int
     last_entry: str
     state: Lifecycle
+    version_sequence: int  # the sequence number of its current version
 
 
 _HISTORY = (
@@ -34,8 +35,9 @@ def read_history(sess: Session, passport_id: str) -> History:
     if not rows:  # a passport row is only ever stored with its first version
         raise NotFound(f"passport {passport_id} has no history")
     kinds = [kind for _, raw, _ in rows if (kind := event_kind(raw)) is not None]
+    version = max(sequence for sequence, raw, _ in rows if event_kind(raw) is None)
     sequence, _, last_entry = rows[-1]
-    return History(sequence, last_entry, replay(kinds, passport=passport_id))
+    return History(sequence, last_entry, replay(kinds, passport=passport_id), version)
 
 
 def check_recorder(caller: Caller, kind: EventKind) -> None:

@@ -32,10 +32,11 @@ _RECYCLED = (
     " WHERE h.passport_id = ? AND h.kind = ?"
 )
 _LOTS_OF_BATCH = "SELECT id, mass_g - claimed_g, ledger_index FROM material_lot WHERE batch = ?"
-# Claims that count are those of each passport's newest version.
+# Claims that count are those of each passport's newest version, unless it was superseded.
 _CURRENT = (
     " c.sequence = (SELECT MAX(v.sequence) FROM history_entry v"
     " WHERE v.passport_id = c.passport_id AND v.version IS NOT NULL)"
+    " AND c.passport_id NOT IN (SELECT id FROM passport WHERE status = 'superseded')"
 )
 _SOURCES = (
     "SELECT l.id, l.mass_g - l.claimed_g, l.ledger_index FROM lot_claim c"

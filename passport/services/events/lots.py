@@ -44,10 +44,12 @@ _LOT = (
     "SELECT l.material, l.mass_g, l.claimed_g, l.ledger_index, e.entry FROM material_lot l"
     " JOIN ledger_entry e ON e.idx = l.ledger_index WHERE l.id = ?"
 )
-# The claims that count: each passport's newest version's.
+# The claims that count: each passport's newest version's, unless it was remanufactured (its
+# claims passed to its successor).
 _CLAIMS = (
     "SELECT c.passport_id, c.sequence, c.mass_g, h.ledger_index FROM lot_claim c"
     " JOIN history_entry h ON h.passport_id = c.passport_id AND h.sequence = c.sequence"
+    " JOIN passport p ON p.id = c.passport_id AND p.status <> 'superseded'"
     " WHERE c.lot_id = ? AND c.sequence = (SELECT MAX(sequence) FROM history_entry v"
     " WHERE v.passport_id = c.passport_id AND v.version IS NOT NULL) ORDER BY h.ledger_index"
 )

@@ -33,6 +33,7 @@ from passport.services.events.remanufacture import (
     store_successor,
 )
 from passport.services.orgs.organisations import signer_for
+from passport.services.passports.claims import Claims, take_claims
 from passport.services.passports.history import HistoryPlace, record_history
 from passport.services.passports.idempotency import Remember
 from passport.services.passports.read import load_passport
@@ -118,10 +119,14 @@ def record_event(
 
     def write(batch: Session) -> EventView:
         issued, lots = None, []
-        if effects.successor is not None:  # the successor's issuance is logged first
-            issued = store_successor(batch, effects.successor, caller.org_id, passport.id, at=at)
         place = HistoryPlace(passport.id, claim.sequence, None, caller.org_id)
         [index] = record_history(batch, [place], [signed], entry_kind(kind), at=at)
+        if effects.successor is not None:  # then the successor, taking over its claims
+            release = Claims(passport.id, claim.sequence, (), replaces=history.version_sequence)
+            take_claims(batch, ctx.base_url, [release])
+            issued = store_successor(
+                batch, ctx, effects.successor, caller.org_id, passport.id, at=at
+            )
         if effects.recycling is not None:  # then the further inputs' events and the lots
             recycling = effects.recycling
             indices = store_recycling(batch, recycling, caller.org_id, kind=entry_kind(kind), at=at)

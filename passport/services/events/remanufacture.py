@@ -18,6 +18,7 @@ import orjson
 from sqlmodel import Session
 
 from passport.core.errors import Conflict, InvalidInput, PassportError
+from passport.core.lifecycle.lots import Drawn
 from passport.core.lifecycle.status import status_entry
 from passport.core.log.kinds import EntryKind
 from passport.core.product.access import Caller
@@ -32,6 +33,7 @@ from passport.core.product.gs1 import (
 from passport.services.context import ServiceContext
 from passport.services.orgs.organisations import signer_for
 from passport.services.orgs.prefixes import check_ownership, prefixes_of
+from passport.services.passports.claims import Claims, check_drawn, take_claims
 from passport.services.passports.history import record_versions
 from passport.services.passports.identities import insert_passports, passport_row, taken
 from passport.services.passports.read import get_passport
@@ -50,6 +52,7 @@ class Successor:
     view: PassportView
     signed: SignedVersion
     status_index: int
+    drawn: tuple[Drawn, ...]  # the recycled content it claims from lots
 
 
 def _under(prefix: str, exc: PassportError) -> PassportError:
@@ -109,6 +112,7 @@ def prepare_successor(
     category = predecessor.category
     try:
         product = ctx.rules.validate(category, _product(sess, ctx, caller, predecessor, request))
+        drawn = check_drawn(sess, ctx.base_url, product)
         link = make_link(
             gtin=gtin,
             granularity=Granularity(request.get("granularity", predecessor.granularity)),
@@ -141,13 +145,20 @@ def prepare_successor(
         random_bytes=secrets.token_bytes,
     )
     view = view_of(link, ctx.base_url, category, version=1, sequence=1, signed=signed)
-    return Successor(link, category, view, signed, index)
+    return Successor(link, category, view, signed, index, drawn)
 
 
 def store_successor(
-    sess: Session, successor: Successor, org_id: int, predecessor_id: str, *, at: datetime
+    sess: Session,
+    ctx: ServiceContext,
+    successor: Successor,
+    org_id: int,
+    predecessor_id: str,
+    *,
+    at: datetime,
 ) -> PassportView:
-    """Store the successor's row and log its first version, in the caller's transaction."""
+    """Store the successor's row, log its first version and take its recycled-content claims
+    (the predecessor's are released first, by the caller), in the caller's transaction."""
     row = passport_row(
         successor.link, successor.category, org_id, at=at, predecessor_id=predecessor_id
     )
@@ -161,4 +172,6 @@ def store_successor(
         status_indices=[successor.status_index],
         at=at,
     )
+    if successor.drawn:
+        take_claims(sess, ctx.base_url, [Claims(successor.link.path, 1, successor.drawn)])
     return logged

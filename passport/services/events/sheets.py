@@ -36,6 +36,10 @@ def _put(target: dict[str, Any], parts: list[str], value: Any) -> None:
     holder: Any = target
     for part, following in zip(parts, [*parts[1:], None], strict=True):
         key: Any = int(part) - 1 if _INDEX.fullmatch(part) else part
+        if isinstance(holder, dict) and isinstance(key, int):
+            raise ValueError("a number follows only the name of a list (parts_replaced.1.part)")
+        if isinstance(holder, list) and not isinstance(key, int):
+            raise ValueError("a list's items are numbered from 1")
         if following is None:
             holder[key] = value
             return

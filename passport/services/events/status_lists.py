@@ -34,7 +34,7 @@ def signed_status_list(
 ) -> dict[str, Any]:
     """Return status list `number` of organisation `slug`, signed now."""
     org = get_organisation(sess, slug)
-    if number < 0:
+    if not 0 <= number < 2**62 // CAPACITY:
         raise NotFound(f"{slug} has no status list {number}")
     start = number * CAPACITY
     values: dict[int, int] = {}

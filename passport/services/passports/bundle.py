@@ -15,7 +15,7 @@ from passport.core.lifecycle.vocabulary import EventKind, entry_kind
 from passport.core.log.keylog import logged_did_document
 from passport.core.log.kinds import KEY_KINDS, EntryKind, credential_of
 from passport.core.log.merkle import inclusion_proof
-from passport.core.product.access import Caller, tiers_for
+from passport.core.product.access import Caller, Tier, readable_tiers
 from passport.services.context import ServiceContext
 from passport.services.ledger.nodes import StoredNodes
 from passport.services.ledger.publisher import Publisher
@@ -53,6 +53,7 @@ _LOTS = (
     " WHERE c.passport_id <> ? AND c.lot_id IN (SELECT lot_id FROM lot_claim WHERE passport_id = ?)"
     " AND c.sequence = (SELECT MAX(v.sequence) FROM history_entry v"
     " WHERE v.passport_id = c.passport_id AND v.version IS NOT NULL)"
+    " AND c.passport_id NOT IN (SELECT id FROM passport WHERE status = 'superseded')"
 )
 # The lots a recycling run of the passport produced (found by the run's batch id).
 _PRODUCED = (
@@ -101,7 +102,10 @@ def build_bundle(
     for index, raw in [(r.idx, r.entry) for r in [*keys, *logged]]:
         proof = inclusion_proof(index, published.size, reader)
         entries.append({"index": index, "entry": raw.decode(), "proof": [_b64(h) for h in proof]})
-    tiers = tiers_for(caller, issuer_org_id=passport.org_id)
+    # Each restricted credential goes to its signer (the issuer for a version, the actor for
+    # an event) and to the roles its tier allows, as `GET …/history` gives them.
+    others = readable_tiers(caller.roles if caller is not None else ())
+    signers = {h.sequence: h.org_id for h in history}
     by_sequence = {h.sequence: h.ledger_index for h in history}
     restricted = [
         {
@@ -112,9 +116,9 @@ def build_bundle(
         for r in sess.exec(
             select(RestrictedCredentialRow)
             .where(RestrictedCredentialRow.passport_id == passport.id)
-            .where(col(RestrictedCredentialRow.tier).in_([t.value for t in tiers]))
             .order_by(col(RestrictedCredentialRow.sequence), col(RestrictedCredentialRow.tier))
         ).all()
+        if Tier(r.tier) in others or (caller is not None and signers[r.sequence] == caller.org_id)
     ]
     # The documents are built from the logged key entries in this bundle, so they match it.
     registered = [orjson.loads(r.entry)["key"] for r in keys if r.kind == EntryKind.KEY_REGISTERED]

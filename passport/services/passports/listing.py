@@ -8,7 +8,7 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import and_, exists, func
 from sqlalchemy.orm import aliased
@@ -60,7 +60,7 @@ def _decode(cursor: str) -> int:
     """The ledger index of the last issuance a page showed."""
     try:
         (after,) = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        if type(after) is not int:
+        if type(after) is not int or not 0 <= after < 2**62:
             raise TypeError(after)
         return after
     except (ValueError, TypeError, binascii.Error):
@@ -108,7 +108,8 @@ def list_passports(
     if query.status is not None:
         statement = statement.where(PassportRow.status == query.status)
     if query.since is not None:
-        statement = statement.where(changed >= query.since)
+        # SQLite keeps UTC wall-clock text: compare in UTC on both databases.
+        statement = statement.where(changed >= query.since.astimezone(UTC))
     if query.cursor is not None:
         statement = statement.where(col(first.ledger_index) > _decode(query.cursor))
     rows = sess.exec(statement).all()

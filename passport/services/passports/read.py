@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 from sqlmodel import Session, col, select
 
-from passport.core.errors import Forbidden, InvalidInput, NotFound
+from passport.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from passport.core.lifecycle.status import status_entry
 from passport.core.log.kinds import EntryKind, credential_of
 from passport.core.product.access import Caller, Role, Tier, require_role, tiers_for
@@ -139,6 +139,11 @@ def correct_passport(
     link, passport = load_passport(sess, path)
     if passport.org_id != issuer.org_id:
         raise Forbidden("only the issuing manufacturer may correct a passport")
+    if passport.status == "superseded":
+        raise Conflict(
+            f"{passport.id} is superseded by its remanufactured successor: correct that one",
+            errors={"passport": ["superseded"]},
+        )
     validated = ctx.rules.validate(passport.category, product)
     drawn = check_drawn(sess, ctx.base_url, validated)
     tiers = ctx.rules.split_tiers(passport.category, validated)

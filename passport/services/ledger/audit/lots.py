@@ -1,7 +1,8 @@
 """`dpp audit`: every lot's balance, recomputed from the log alone, is what the service keeps.
 
 The log states each lot (`lot:produced`: material and mass) and each passport version's
-claims on lots (its public `recycled_content`); a passport's claims are its newest version's.
+claims on lots (its public `recycled_content`); a passport's claims are its newest version's,
+until a remanufacture passes them to its successor.
 Replayed in log order, no lot may ever be claimed past its mass, and the grams claimed in the
 end must be the `material_lot.claimed_g` the service checks new claims against.
 """
@@ -13,13 +14,15 @@ from sqlalchemy import Connection
 
 from passport.core.errors import InvalidInput, LedgerInconsistent
 from passport.core.lifecycle.lots import Balances, drawn_from, lot_of
+from passport.core.lifecycle.vocabulary import EventKind, entry_kind
 from passport.core.log.kinds import PASSPORT_KINDS, EntryKind, credential_of
 from passport.store.sql import driver_query, stored_bytes
 
 _ENTRIES = (
-    "SELECT idx, kind, entry FROM ledger_entry WHERE idx < ? AND (kind = ? OR kind = ? OR kind = ?)"
-    " ORDER BY idx"
+    "SELECT idx, kind, entry FROM ledger_entry WHERE idx < ?"
+    " AND (kind = ? OR kind = ? OR kind = ? OR kind = ?) ORDER BY idx"
 )
+REMANUFACTURED = entry_kind(EventKind.REMANUFACTURE)
 
 
 def replay_lots(conn: Connection, base_url: str, size: int, *, since: int = 0) -> Balances:
@@ -28,7 +31,11 @@ def replay_lots(conn: Connection, base_url: str, size: int, *, since: int = 0) -
     Claims logged before `since` (an upgraded instance's, never drawn from recorded lots) are
     not counted."""
     balances = Balances()
-    kinds = (EntryKind.LOT_PRODUCED.value, *sorted(k.value for k in PASSPORT_KINDS))
+    kinds = (
+        EntryKind.LOT_PRODUCED.value,
+        *sorted(k.value for k in PASSPORT_KINDS),
+        REMANUFACTURED,
+    )
     for index, kind, raw in driver_query(conn, _ENTRIES, (size, *kinds)):
         entry = stored_bytes(raw)
         if kind == EntryKind.LOT_PRODUCED:
@@ -38,6 +45,8 @@ def replay_lots(conn: Connection, base_url: str, size: int, *, since: int = 0) -
                 raise LedgerInconsistent(f"entry {index}: a lot entry states no lot")
             subject = credential["credentialSubject"]["id"]
             balances.produce(subject, lot["material"], lot["mass_g"], index=index)
+        elif kind == REMANUFACTURED:
+            balances.release(orjson.loads(credential_of(entry, kind))["credentialSubject"]["id"])
         elif index >= since and (
             b'"recycled_content"' in entry or kind == EntryKind.PASSPORT_CORRECTED
         ):

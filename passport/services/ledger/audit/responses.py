@@ -53,7 +53,7 @@ def check_kept_responses(sess: Session, base_url: str, log_key: LogKey) -> int:
         page = sess.execute(_RESPONSES, {"org": org, "key": key, "n": PAGE}).all()
         for org, key, response in page:
             who = f"the response kept for Idempotency-Key {key!r} of organisation {org}"
-            named += _passports(who, response)
+            named += _named(sess, who, response)
         count += len(page)
         if len(named) >= PAGE or (named and len(page) < PAGE):
             for at in range(0, len(named), PAGE):  # a bulk write's names up to 10,000
@@ -61,6 +61,42 @@ def check_kept_responses(sess: Session, base_url: str, log_key: LogKey) -> int:
             named = []
         if len(page) < PAGE:
             return count
+
+
+_EVENT = text(
+    "SELECT h.ledger_index, h.kind, e.entry FROM history_entry h"
+    " JOIN ledger_entry e ON e.idx = h.ledger_index"
+    " WHERE h.passport_id = :p AND h.sequence = :s"
+)
+
+
+def _named(sess: Session, who: str, response: str) -> list[Named]:
+    """Check a kept event response against the history now; return the passport versions a
+    response names, for `_check`."""
+    try:
+        body = json.loads(response)
+    except ValueError:
+        raise AuditFailed(f"{who} is not a response this service writes") from None
+    if isinstance(body, dict) and "recorded" in body:  # a bulk event request's outcomes
+        for item in body.get("items", []):
+            if item.get("status") == 201:
+                _check_event(sess, who, item, full=False)
+        return []
+    if isinstance(body, dict) and "passport" in body and "sequence" in body:  # one event
+        _check_event(sess, who, body, full=True)
+        return [(who, body["successor"])] if "successor" in body else []
+    return _passports(who, response)
+
+
+def _check_event(sess: Session, who: str, item: dict[str, Any], *, full: bool) -> None:
+    """An event a kept response names is logged as it says (and, in full, states the logged
+    credential)."""
+    row = sess.execute(_EVENT, {"p": item.get("passport"), "s": item.get("sequence")}).first()
+    kind = f"event:{item.get('kind')}"
+    if row is None or row[0] != item.get("ledger_index") or row[1] != kind:
+        raise AuditFailed(f"{who} names an event that is not logged as it says")
+    if full and item.get("credential") != json.loads(_credential(row[2], kind, row[0])):
+        raise AuditFailed(f"entry {row[0]}: {who} differs from the log (credential)", row[0])
 
 
 def _passports(who: str, response: str) -> list[Named]:

@@ -95,6 +95,7 @@ def audit(
         tasks, (url, keys, restricted_signatures, base_url), workers=workers, progress=progress
     )
     _check_links(sess, ranges, base_url)
+    _check_statuses(sess)
     try:
         check_lots(sess.connection(), base_url, size)
     except LedgerInconsistent as exc:
@@ -175,6 +176,29 @@ def _check_links(sess: Session, ranges: _Ranges, base_url: str) -> None:
     served = {(f"{base}/{old}", f"{base}/{new}") for old, new in rows}
     if served != set(ranges.predecessors):
         raise AuditFailed("the passports' predecessors differ from the remanufactures logged")
+
+
+def _check_statuses(sess: Session) -> None:
+    """Each passport's served status (listings, status lists) is what its events made it."""
+    ending = sess.execute(
+        text(
+            "SELECT passport_id, kind FROM history_entry"
+            " WHERE kind IN ('event:remanufacture', 'event:recycle', 'event:end-of-life')"
+        )
+    ).all()
+    expected = {
+        passport: "superseded" if kind == "event:remanufacture" else "end-of-life"
+        for passport, kind in ending
+    }
+    served = dict(
+        sess.execute(text("SELECT id, status FROM passport WHERE status <> 'active'")).all()
+    )
+    for passport in sorted(set(expected) | set(served)):
+        if served.get(passport, "active") != expected.get(passport, "active"):
+            raise AuditFailed(
+                f"passport {passport} is served as {served.get(passport, 'active')}, "
+                f"its events make it {expected.get(passport, 'active')}"
+            )
 
 
 def _check_orphans(sess: Session) -> None:

@@ -93,11 +93,12 @@ def _status_counter() -> None:
 def _restore_status_places() -> None:
     """Give back the places logged credentials name, and start each counter past them."""
     bind = op.get_bind()
+    # Streamed (a server-side cursor on PostgreSQL): a log may hold millions of versions.
     rows = bind.execute(
         sa.text(
             "SELECT h.passport_id, h.sequence, e.entry FROM history_entry h"
             " JOIN ledger_entry e ON e.idx = h.ledger_index WHERE h.version IS NOT NULL"
-        )
+        ).execution_options(yield_per=2000)
     )
     places = []
     for passport_id, sequence, entry in rows:
