@@ -50,6 +50,7 @@ class Publisher:
     _thread: threading.Thread | None = field(default=None, init=False)
     _wake: threading.Event = field(default_factory=threading.Event, init=False)
     _stop: threading.Event = field(default_factory=threading.Event, init=False)
+    _closed: bool = field(default=False, init=False)
 
     @property
     def key(self) -> LogKey:
@@ -63,6 +64,7 @@ class Publisher:
         with self._lock:
             if self._thread is not None:
                 return
+            self._closed = False
             self._stop.clear()
             self._thread = threading.Thread(
                 target=self._run, args=(poll,), name="checkpointer", daemon=True
@@ -108,7 +110,7 @@ class Publisher:
 
     def _schedule(self) -> None:
         with self._lock:
-            if self._timer is not None and self._timer.is_alive():
+            if self._closed or (self._timer is not None and self._timer.is_alive()):
                 return
             self._timer = threading.Timer(MIN_INTERVAL.total_seconds(), self._tick)
             self._timer.daemon = True
@@ -124,9 +126,12 @@ class Publisher:
         """Stop the checkpointer and cancel a pending timer (at shutdown)."""
         with self._lock:
             thread, self._thread = self._thread, None
-            if self._timer is not None:
-                self._timer.cancel()
-                self._timer.join()
+            timer, self._timer = self._timer, None
+            self._closed = True
+        # Joined outside the lock: a firing timer takes it to schedule the next one.
+        if timer is not None:
+            timer.cancel()
+            timer.join()
         if thread is not None:
             self._stop.set()
             self._wake.set()
