@@ -184,6 +184,7 @@ def test_context_defines_every_term(client: FlaskClient, make_org: Any) -> None:
         "digestSRI",
         "mediaType",
         "proof",
+        "credentialStatus",
     }
     for credential in [body["credential"], *body["restricted"].values()]:
         used = set(credential) | set(credential["credentialSubject"])

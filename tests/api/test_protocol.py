@@ -73,8 +73,9 @@ def test_no_body_at_all_is_still_a_422(client: FlaskClient, maker: str) -> None:
 @pytest.mark.parametrize(
     ("method", "url", "allowed"),
     [
-        ("get", "/api/v1/passports", {"POST"}),
-        ("delete", "/api/v1/passports", {"POST"}),
+        ("put", "/api/v1/passports", {"GET", "POST"}),
+        ("delete", "/api/v1/passports", {"GET", "POST"}),
+        ("get", "/api/v1/events:bulk", {"POST"}),
         ("get", "/api/v1/passports:bulk", {"POST"}),
         ("post", "/ledger/checkpoint", {"GET"}),
         ("put", "/ledger/entries/0", {"GET"}),

@@ -71,6 +71,11 @@ def _encode(after: int) -> str:
     return base64.urlsafe_b64encode(json.dumps([after]).encode()).decode()
 
 
+def _aware(when: datetime) -> datetime:
+    """SQLite gives back UTC wall-clock times without their offset: state it."""
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
 def list_passports(
     sess: Session, ctx: ServiceContext, query: Query
 ) -> tuple[list[Listed], str | None]:
@@ -121,8 +126,8 @@ def list_passports(
             granularity=row.granularity,
             status=row.status,
             issuer=slug,
-            issued_at=row.created_at,
-            changed_at=last,
+            issued_at=_aware(row.created_at),
+            changed_at=_aware(last),
             predecessor=row.predecessor_id,
         )
         for row, slug, last, _index in rows[: query.limit]
