@@ -66,7 +66,7 @@ def _bulk_items() -> tuple[list[object], dict[int, dict[str, list[str]]]]:
     return body, {}
 
 
-def _outcomes(outcomes: list[Outcome]) -> dict[str, Any]:
+def _outcomes(outcomes: list[Outcome], base_url: str) -> dict[str, Any]:
     items = []
     for outcome in outcomes:
         item: dict[str, Any] = {"item": outcome.item, "passport": outcome.passport}
@@ -79,7 +79,8 @@ def _outcomes(outcomes: list[Outcome]) -> dict[str, Any]:
                 "lifecycle": outcome.status,
             }
         else:
-            item |= {"status": status_of(outcome.error), "problem": body_of(outcome.error)}
+            problem = body_of(outcome.error, base_url)
+            item |= {"status": status_of(outcome.error), "problem": problem}
         items.append(item)
     recorded = sum(1 for o in outcomes if o.error is None)
     return {"recorded": recorded, "refused": len(outcomes) - recorded, "items": items}
@@ -100,5 +101,9 @@ class BulkEvents(MethodView):
         """
         write = write_of(required_caller())
         items, row_errors = _bulk_items()
-        written = writes.record_many(write, items, row_errors, response=_outcomes)
+        # The answer is made inside the write (kept for retries), where no request is at hand.
+        base_url = write.ctx.base_url
+        written = writes.record_many(
+            write, items, row_errors, response=lambda outcomes: _outcomes(outcomes, base_url)
+        )
         return Response(written.text, status=200, mimetype="application/json")

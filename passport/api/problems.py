@@ -135,10 +135,11 @@ def status_of(error: domain.PassportError) -> int:
     return next((s for cls, s in STATUS.items() if isinstance(error, cls)), 400)
 
 
-def body_of(error: domain.PassportError) -> dict[str, Any]:
-    """The problem detail of a domain error, as a JSON object (for one item of a bulk answer)."""
+def body_of(error: domain.PassportError, base_url: str) -> dict[str, Any]:
+    """The problem detail of a domain error, as a JSON object (for one item of a bulk answer;
+    made where no request is at hand, in the write's transaction, so the base URL is given)."""
     body: dict[str, Any] = {
-        "type": f"{current_app.config['DPP_BASE_URL']}/problems/{error.code}",
+        "type": f"{base_url}/problems/{error.code}",
         "title": error.title,
         "status": status_of(error),
         "detail": bounded(error.detail),

@@ -65,8 +65,10 @@ def test_the_same_file_with_the_same_key_records_nothing_twice(
     client: Client, orgs: dict[str, str]
 ) -> None:
     passport = issue(client, orgs["maker"])
-    items = [{"passport": passport, **event("collect")}]
+    items = [{"passport": passport, **event("collect")}, {"passport": passport, "kind": "x"}]
     first = bulk(client, orgs["collector"], items, key="line-7-2026-11-21")
+    assert first.status_code == 200, first.get_json()
+    assert [i["status"] for i in first.get_json()["items"]] == [201, 422]
     again = bulk(client, orgs["collector"], items, key="line-7-2026-11-21")
     assert first.get_data() == again.get_data()
     assert len(client.get(f"/api/v1/passports/{passport}/events").get_json()["events"]) == 1
