@@ -41,15 +41,23 @@ BULK_REQUEST_BODY: dict[str, Any] = {
 _ENVELOPE = PassportIn()
 
 
-def read_bulk_rows(request: Request, ctx: ServiceContext) -> BulkRows:
-    """Return the rows of the body with envelope errors per row; never raise for one bad row."""
+def uploaded_csv(request: Request) -> str | None:
+    """The CSV text of a bulk body (text/csv, or a multipart upload's `file`); None for JSON."""
     if request.mimetype == "text/csv":
-        return csv_rows(_decode(request.get_data()), ctx, load_envelope)
+        return _decode(request.get_data())
     if request.mimetype == "multipart/form-data":
         upload = request.files.get("file")
         if upload is None:
             raise InvalidInput("no CSV file uploaded", errors={"file": ["required"]})
-        return csv_rows(_decode(upload.read()), ctx, load_envelope)
+        return _decode(upload.read())
+    return None
+
+
+def read_bulk_rows(request: Request, ctx: ServiceContext) -> BulkRows:
+    """Return the rows of the body with envelope errors per row; never raise for one bad row."""
+    text = uploaded_csv(request)
+    if text is not None:
+        return csv_rows(text, ctx, load_envelope)
     body = request.get_json(silent=True)
     if body is None:
         raise InvalidInput(

@@ -9,6 +9,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from passport.api.auth import authenticated, required_caller
+from passport.api.bulk import uploaded_csv
 from passport.api.events import event_body
 from passport.api.passports import BEARER, IDEMPOTENCY, write_of
 from passport.api.problems import body_of, status_of
@@ -45,18 +46,8 @@ BULK_EVENTS_BODY: dict[str, Any] = {
 
 def _bulk_items() -> tuple[list[object], dict[int, dict[str, list[str]]]]:
     """The items of a bulk body and the errors of CSV rows that cannot be read."""
-    if request.mimetype in ("text/csv", "multipart/form-data"):
-        if request.mimetype == "text/csv":
-            data = request.get_data()
-        else:
-            upload = request.files.get("file")
-            if upload is None:
-                raise InvalidInput("no CSV file uploaded", errors={"file": ["required"]})
-            data = upload.read()
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise InvalidInput("CSV must be UTF-8", errors={"body": ["not UTF-8"]}) from None
+    text = uploaded_csv(request)
+    if text is not None:
         rows = event_rows(text)
         items: list[object] = [row for row, _ in rows]
         return items, {n: errors for n, (_, errors) in enumerate(rows, start=1) if errors}

@@ -69,17 +69,9 @@ def problem(
     headers: Mapping[str, str] | None = None,
 ) -> Response:
     """Build a problem+json response."""
-    body: dict[str, Any] = {
-        "type": f"{current_app.config['DPP_BASE_URL']}/problems/{code}",
-        "title": title,
-        "status": status,
-        "detail": detail,
-    }
-    if errors:
-        body["errors"] = bounded_errors(errors)
+    body = _body(status, code, title, detail, errors, current_app.config["DPP_BASE_URL"])
     for key, value in (extra or {}).items():
         body[key] = _bounded_rows(value) if key == "rows" else value
-    body["detail"] = bounded(detail)
     response = Response(json.dumps(body), status=status, mimetype=MEDIA_TYPE)
     response.headers.update(headers or {})
     return response
@@ -138,14 +130,26 @@ def status_of(error: domain.PassportError) -> int:
 def body_of(error: domain.PassportError, base_url: str) -> dict[str, Any]:
     """The problem detail of a domain error, as a JSON object (for one item of a bulk answer;
     made where no request is at hand, in the write's transaction, so the base URL is given)."""
+    return _body(status_of(error), error.code, error.title, error.detail, error.errors, base_url)
+
+
+def _body(
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    errors: Mapping[str, Any] | None,
+    base_url: str,
+) -> dict[str, Any]:
+    """The members every problem detail has, bounded."""
     body: dict[str, Any] = {
-        "type": f"{base_url}/problems/{error.code}",
-        "title": error.title,
-        "status": status_of(error),
-        "detail": bounded(error.detail),
+        "type": f"{base_url}/problems/{code}",
+        "title": title,
+        "status": status,
+        "detail": bounded(detail),
     }
-    if error.errors:
-        body["errors"] = bounded_errors(error.errors)
+    if errors:
+        body["errors"] = bounded_errors(errors)
     return body
 
 

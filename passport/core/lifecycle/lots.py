@@ -18,6 +18,7 @@ from typing import Any
 
 from passport.core.errors import InvalidInput, LedgerInconsistent
 from passport.core.product.credentials import SignedVersion, Signer, common_members, sign_bound
+from passport.core.product.gs1 import path_on
 
 LOT_TYPE = "MaterialLotCredential"
 
@@ -87,13 +88,13 @@ def drawn_from(product: Mapping[str, Any], base_url: str) -> list[Drawn]:
     for i, entry in enumerate(product.get("recycled_content", ())):
         for j, lot in enumerate(entry.get("lots", ())):
             path = f"product.recycled_content.{i}.lots.{j}.lot_id"
-            reference = str(lot["lot_id"])
-            uri = reference if "://" in reference else f"{base_url}/{reference.strip('/')}"
-            if not uri.startswith(base_url + "/01/"):
+            lot_path = path_on(str(lot["lot_id"]), base_url)
+            if lot_path is None or not lot_path.startswith("01/"):
                 raise InvalidInput(
                     "recycled content may come only from lots recorded on this ledger",
                     errors={path: [f"not a material lot of {base_url}"]},
                 )
+            uri = f"{base_url}/{lot_path}"
             found.append(Drawn(uri, str(entry["material"]), int(lot["mass_g"]), path))
     return found
 

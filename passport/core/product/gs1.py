@@ -152,6 +152,13 @@ def make_link(
     return DigitalLink(gtin=gtin14, variant=variant, lot=lot, serial=serial)
 
 
+def path_on(reference: str, base_url: str) -> str | None:
+    """Return the Digital Link path `reference` names on the service at `base_url` (a path as
+    given, or a URI under `base_url`), or None for a URI of anywhere else."""
+    path = reference.removeprefix(base_url + "/")
+    return None if "://" in path else path.strip("/")
+
+
 def parse_path(path: str) -> DigitalLink:
     """Parse `01/{gtin}[/22/{cpv}][/10/{lot}][/21/{serial}]`, qualifiers strictly in order.
 

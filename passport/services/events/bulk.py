@@ -27,9 +27,9 @@ from passport.core.log.kinds import entry_bytes
 from passport.core.log.merkle import leaf_hash
 from passport.core.product.access import Caller, Tier
 from passport.core.product.credentials import SignedVersion
-from passport.core.product.gs1 import parse_path
+from passport.core.product.gs1 import parse_path, path_on
 from passport.services.context import ServiceContext
-from passport.services.events.history import check_recorder
+from passport.services.events.history import check_recorder, set_statuses
 from passport.services.events.record import check_time, kind_of
 from passport.services.orgs.organisations import signer_for
 from passport.services.passports.history import HistoryPlace, record_history
@@ -106,8 +106,8 @@ def _path_of(item: object, base_url: str) -> str:
     named = item.get("passport") if isinstance(item, dict) else None
     if not isinstance(named, str):
         raise InvalidInput("no passport named", errors={"passport": ["a Digital Link path"]})
-    path = named.removeprefix(base_url + "/")
-    if "://" in path:
+    path = path_on(named, base_url)
+    if path is None:
         raise NotFound(f"{named} is not a passport of {base_url}")
     try:
         return parse_path(path).path
@@ -224,17 +224,11 @@ def _writer(
         kinds = [entry_kind(a.kind) for a in accepted]
         indices = record_history(batch, places, [a.signed for a in accepted], kinds, at=at)
         changed = [
-            (passport.state.status.value, passport_id)
+            (passport.state.status, passport_id)
             for passport_id, passport in passports.items()
             if passport.state.status is not passport.initial.status
         ]
-        if changed:
-            driver_query(
-                batch.connection(),
-                "UPDATE passport SET status = ? WHERE id = ?",
-                changed,
-                many=True,
-            )
+        set_statuses(batch, changed)
         outcomes = dict(refused)
         for item, index in zip(accepted, indices, strict=True):
             outcomes[item.item] = Outcome(

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlmodel import Session
 
 from passport.core.errors import Forbidden, NotFound
-from passport.core.lifecycle.states import Lifecycle, replay
+from passport.core.lifecycle.states import Lifecycle, Status, replay
 from passport.core.lifecycle.vocabulary import RECORDERS, EventKind, event_kind
 from passport.core.product.access import Caller
 from passport.store.sql import driver_query
@@ -38,6 +39,18 @@ def read_history(sess: Session, passport_id: str) -> History:
     version = max(sequence for sequence, raw, _ in rows if event_kind(raw) is None)
     sequence, _, last_entry = rows[-1]
     return History(sequence, last_entry, replay(kinds, passport=passport_id), version)
+
+
+def set_statuses(sess: Session, changes: Sequence[tuple[Status, str]]) -> None:
+    """Store the new status of each passport `(status, passport id)` an event changed, in the
+    caller's (write) transaction."""
+    if changes:
+        driver_query(
+            sess.connection(),
+            "UPDATE passport SET status = ? WHERE id = ?",
+            [(status.value, passport_id) for status, passport_id in changes],
+            many=True,
+        )
 
 
 def check_recorder(caller: Caller, kind: EventKind) -> None:

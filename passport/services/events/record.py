@@ -24,7 +24,7 @@ from passport.core.lifecycle.states import after
 from passport.core.lifecycle.vocabulary import EventKind, entry_kind
 from passport.core.product.access import Caller, Tier
 from passport.services.context import ServiceContext
-from passport.services.events.history import check_recorder, read_history
+from passport.services.events.history import check_recorder, read_history, set_statuses
 from passport.services.events.lots import LotView, lot_view
 from passport.services.events.recycle import Recycling, prepare_recycling, store_recycling
 from passport.services.events.remanufacture import (
@@ -38,7 +38,6 @@ from passport.services.passports.history import HistoryPlace, record_history
 from passport.services.passports.idempotency import Remember
 from passport.services.passports.read import load_passport
 from passport.services.passports.views import PassportView
-from passport.store.sql import driver_query
 
 # How far ahead of the service's clock an event's time may be (clocks of scanners drift).
 CLOCK_SKEW = timedelta(minutes=5)
@@ -132,11 +131,7 @@ def record_event(
             indices = store_recycling(batch, recycling, caller.org_id, kind=entry_kind(kind), at=at)
             lots = [lot_view(lot, i) for lot, i in zip(recycling.lots, indices, strict=True)]
         if state.status is not history.state.status:
-            driver_query(
-                batch.connection(),
-                "UPDATE passport SET status = ? WHERE id = ?",
-                (state.status.value, passport.id),
-            )
+            set_statuses(batch, [(state.status, passport.id)])
         logged = replace(view, ledger_index=index, successor=issued, lots=lots)
         if remember is not None:
             remember(batch, [logged])

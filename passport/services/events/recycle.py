@@ -21,7 +21,7 @@ from sqlmodel import Session
 from passport.core.errors import Conflict, InvalidInput, NotFound, PassportError
 from passport.core.lifecycle.credentials import EventClaim, sign_event
 from passport.core.lifecycle.lots import LotClaim, sign_lot
-from passport.core.lifecycle.states import after
+from passport.core.lifecycle.states import Status, after
 from passport.core.lifecycle.vocabulary import EventKind
 from passport.core.log.kinds import EntryKind, entry_bytes
 from passport.core.product.access import Caller, Tier
@@ -32,10 +32,11 @@ from passport.core.product.gs1 import (
     Granularity,
     make_link,
     normalise_gtin,
+    path_on,
     serial_from,
 )
 from passport.services.context import ServiceContext
-from passport.services.events.history import read_history
+from passport.services.events.history import read_history, set_statuses
 from passport.services.ledger.log import NewEntry, append
 from passport.services.orgs.prefixes import check_ownership, prefixes_of
 from passport.services.passports.history import HistoryPlace, record_history
@@ -81,9 +82,9 @@ def _inputs(
     found: list[tuple[PassportRow, str]] = []
     for number, reference in enumerate(requested):
         field = f"event.inputs.{number}"
-        path = reference.removeprefix(base_url + "/")
+        path = path_on(reference, base_url)
         try:
-            if "://" in path:
+            if path is None:
                 raise NotFound(f"{reference} is not a passport of {base_url}")
             link, row = load_passport(sess, path)
         except PassportError as exc:
@@ -175,11 +176,7 @@ def store_recycling(
     for item in recycling.consumed:
         place = HistoryPlace(item.passport.id, item.sequence, None, org_id)
         record_history(sess, [place], [item.signed], kind, at=at)
-        driver_query(
-            sess.connection(),
-            "UPDATE passport SET status = ? WHERE id = ?",
-            ("end-of-life", item.passport.id),
-        )
+    set_statuses(sess, [(Status.END_OF_LIFE, item.passport.id) for item in recycling.consumed])
     kind_of_lot = EntryKind.LOT_PRODUCED.value
     indices = append(
         sess,
