@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 from passport.api import problems
 from passport.api.events import blp as events
 from passport.api.events_bulk import blp as events_bulk
+from passport.api.labels import blp as labels
 from passport.api.ledger import audit_blp
 from passport.api.ledger import blp as ledger
 from passport.api.passports import blp as passports
@@ -116,4 +117,5 @@ def init_app(app: Flask) -> PassportApi:
     api.register_blueprint(ledger)
     api.register_blueprint(audit_blp)
     api.register_blueprint(templates_blp)
+    api.register_blueprint(labels)
     return api

@@ -24,12 +24,14 @@ QUOTED, MESSAGE, FIELD, FIELDS, MESSAGES = 40, 400, 100, 100, 20
 
 # One place maps domain errors to statuses; anything not listed is a 400.
 STATUS = {
+    domain.BadIdentifier: 400,  # before InvalidInput, its parent: the resolver's 400
     LimitExceeded: 422,
     domain.InvalidInput: 422,
     domain.NotFound: 404,
     domain.Unauthenticated: 401,
     domain.Forbidden: 403,
     domain.Conflict: 409,
+    domain.TooManyAttempts: 429,
     domain.InvalidKey: 422,
     domain.SignatureInvalid: 422,
     domain.LedgerInconsistent: 503,
@@ -160,6 +162,8 @@ def from_domain(error: domain.PassportError) -> Response:
     if isinstance(error, BulkRejected):
         extra["rows"] = [{"row": n, "errors": e} for n, e in error.rows.items()]
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if isinstance(error, domain.TooManyAttempts):
+        headers = {"Retry-After": str(error.retry_after)}
     return problem(
         status,
         error.code,

@@ -10,17 +10,21 @@ from flask_smorest.spec import openapi_cli
 from passport.cli.events import events_group
 from passport.cli.imports import import_command
 from passport.cli.keys import key_group
+from passport.cli.labels import labels_command
 from passport.cli.ledger import audit_command, log_key_command, verify_command
 from passport.cli.orgs import org_group, token_group
 from passport.cli.serve import init_command, serve_command
+from passport.cli.users import user_group
 
 COMMANDS = (
     init_command,
     serve_command,
     org_group,
     token_group,
+    user_group,
     key_group,
     import_command,
+    labels_command,
     events_group,
     log_key_command,
     audit_command,

@@ -24,6 +24,13 @@ class InvalidInput(PassportError):
     title = "Invalid input"
 
 
+class BadIdentifier(InvalidInput):
+    """A resolver request URI is not a valid GS1 Digital Link: bad syntax or check digit."""
+
+    code = "bad-identifier"
+    title = "Not a valid GS1 Digital Link"
+
+
 class NotFound(PassportError):
     """The named thing does not exist."""
 
@@ -50,6 +57,27 @@ class Conflict(PassportError):
 
     code = "conflict"
     title = "Conflict"
+
+
+class TooManyAttempts(PassportError):
+    """Too many recent failures under one key (an account, a client address): further
+    attempts are refused for a while, even good ones (HTTP 429 with `Retry-After`).
+
+    `retry_after` is how many whole seconds to wait.
+    """
+
+    code = "too-many-attempts"
+    title = "Too many attempts"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        retry_after: int,
+        errors: Mapping[str, Sequence[str]] | None = None,
+    ) -> None:
+        super().__init__(detail, errors=errors)
+        self.retry_after = retry_after
 
 
 class InvalidKey(PassportError):

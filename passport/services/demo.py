@@ -6,17 +6,19 @@ a new mattress claiming recycled steel from one of them."""
 from __future__ import annotations
 
 import json
+from contextlib import suppress
 from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session
 
-from passport.core.errors import NotFound
+from passport.core.errors import Conflict, NotFound
 from passport.core.product.access import Caller
 from passport.services.context import SCHEMAS_DIR, ServiceContext
 from passport.services.events.record import record_event
 from passport.services.orgs.organisations import create_organisation, get_organisation
 from passport.services.orgs.tokens import create_token
+from passport.services.orgs.users import create_user, list_users
 from passport.services.passports.issue import issue_passports
 from passport.services.passports.read import passport_paths
 from passport.store.sql import driver_query
@@ -49,13 +51,25 @@ DEMO_ORGS = [
     ),
     ("ilt-toezicht", "Toezichthouder (demo)", ["auditor"], "Utrecht", "Utrecht"),
 ]
+# One person per demo organisation, to sign in to the web pages as. Demo only: the banner
+# prints the password for anyone to use.
+DEMO_PASSWORD = "demo-password-2026"
+DEMO_USERS = {
+    "twentse-weverij": "maker@demo.invalid",
+    "deventer-matras": "mattress-maker@demo.invalid",
+    "repair-zwolle": "repairer@demo.invalid",
+    "matras-revisie": "remanufacturer@demo.invalid",
+    "vezel-recycling": "recycler@demo.invalid",
+    "ilt-toezicht": "auditor@demo.invalid",
+}
 
 
 def load_demo(sess: Session, ctx: ServiceContext, *, at: datetime) -> str:
-    """Create the demo organisations and passports if missing; return what to show the user.
+    """Create the demo organisations, passports and users if missing; return what to show the
+    user.
 
-    Every link printed answers: the OpenAPI document, each demo passport's API URL, and each
-    organisation's DID document.
+    Every link printed answers: the OpenAPI document, each demo passport's API URL, each
+    organisation's DID document, and the web sign-in page.
     """
     created = []
     for slug, name, roles, province, municipality in DEMO_ORGS:
@@ -89,8 +103,20 @@ def load_demo(sess: Session, ctx: ServiceContext, *, at: datetime) -> str:
     for slug, _name, roles, _p, _m in DEMO_ORGS:
         token = create_token(sess, slug, label="demo", at=at)
         lines.append(f"  {slug:<16} {'/'.join(roles):<20} {token}")
+    lines += _demo_users(sess, base, at=at)
     lines.append(f"Issuer keys: {base}/orgs/<slug>/did.json")
     return "\n".join(lines)
+
+
+def _demo_users(sess: Session, base: str, *, at: datetime) -> list[str]:
+    """Create the demo users if missing; return the lines saying how to sign in as them."""
+    lines = [f"Demo sign-in at {base}/login (demo only: every password is {DEMO_PASSWORD}):"]
+    for slug, email in DEMO_USERS.items():
+        if email not in {user.email for user in list_users(sess, slug)}:
+            with suppress(Conflict):  # the address was given to someone else: leave it be
+                create_user(sess, org_slug=slug, email=email, password=DEMO_PASSWORD, at=at)
+        lines.append(f"  {slug:<16} {email}")
+    return lines
 
 
 def _issue_demo_passports(sess: Session, ctx: ServiceContext, *, at: datetime) -> None:

@@ -18,6 +18,8 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
+import passport.store.account_tables  # noqa: F401  (registers the tables of people signing in)
+
 LOG_INDEX = BigInteger().with_variant(Integer, "sqlite")
 
 

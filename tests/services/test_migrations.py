@@ -33,6 +33,7 @@ def _migrate(app: Flask, step: Callable[[Config, str], None], revision: str) -> 
 def test_revisions_form_one_chain() -> None:
     revisions = list(ScriptDirectory.from_config(alembic_config()).walk_revisions())
     assert [(r.revision, r.down_revision) for r in revisions] == [
+        ("0005", "0004"),
         ("0004", "0003"),
         ("0003", "0002"),
         ("0002", "0001"),
