@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask
 
-from passport import api, cli, config
+from passport import api, cli, config, web
 from passport.core.product.rules import ProductRules
 from passport.instance import normalise_base_url, resolve_base_url
 from passport.services.context import ServiceContext, load_event_rules, load_schemas
@@ -17,12 +17,17 @@ from passport.services.ledger.sequencer import Sequencer
 from passport.services.ledger.status_indices import StatusIndices
 from passport.store import db
 from passport.store.keystore import KeyStore
-from passport.web.public import bp as public
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: settings from the environment, then `test_config` on top."""
-    app = Flask(__name__, instance_relative_config=True)
+
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        static_folder="web/static",
+        template_folder="web/templates",
+    )
     instance = Path(app.instance_path)
     app.config.update(config.from_environment(instance))
     app.config.update(test_config or {})
@@ -30,6 +35,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config["DPP_BASE_URL_EXPLICIT"] = True
     app.config["DPP_BASE_URL"] = normalise_base_url(app.config["DPP_BASE_URL"])
     instance.mkdir(parents=True, exist_ok=True)
+    app.secret_key = config.secret_key(app)
     db.init_app(app)
     # The instance's identity: the base URL stored at `dpp init` (a disagreeing one is refused).
     resolve_base_url(app)
@@ -53,6 +59,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         base_url=app.config["DPP_BASE_URL"],
     )
     api.init_app(app)
-    app.register_blueprint(public)
+    web.init_app(app, problem=api.problems.from_domain, http_problem=api.problems.from_http)
     cli.init_app(app)
     return app

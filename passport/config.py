@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,8 @@ def from_environment(
         "DPP_KEY_PASSPHRASE": env.get("DPP_KEY_PASSPHRASE") or None,
         # "production" refuses to invent a key passphrase; anything else may, loudly.
         "DPP_ENV": env.get("DPP_ENV", "development"),
+        # Signs the sessions of people signed in to the HTML pages (and their CSRF tokens).
+        "DPP_SECRET_KEY": env.get("DPP_SECRET_KEY") or None,
         "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
         "BULK_MAX_ROWS": 10_000,
     }
@@ -59,3 +62,30 @@ def key_passphrase(app: Flask) -> bytes:
             handle.write(secrets.token_urlsafe(32))
     app.config["DPP_GENERATED_PASSPHRASE_FILE"] = str(path)
     return path.read_text().strip().encode()
+
+
+def secret_key(app: Flask) -> str:
+    """Return the session secret: `DPP_SECRET_KEY`, else one kept in the instance folder.
+
+    Every worker of one instance reads the same file, so a session made by one worker is
+    good at the others. Production must set it (as it must set the key passphrase).
+    """
+    given: str | None = app.config["DPP_SECRET_KEY"]
+    if given:
+        return given
+    if app.config["DPP_ENV"] == "production":
+        raise RuntimeError("DPP_SECRET_KEY must be set in production")
+    path = Path(app.instance_path) / "session-secret"
+    if not path.exists():
+        # Written aside, then linked into place: a worker never reads a half-written secret,
+        # and of two workers racing, the first link wins and both read it.
+        fd, temp = tempfile.mkstemp(dir=app.instance_path)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+        try:
+            os.link(temp, path)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(temp)
+    return path.read_text().strip()

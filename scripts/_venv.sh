@@ -1,8 +1,9 @@
 # Sourced by the scripts: make .venv with a Python >= 3.11 and install the project into it, with the
 # extras in $EXTRAS (comma-separated), pinned by requirements.lock.
 #
-# pip runs only when needed: .venv/.dpp-install-stamp holds a hash of requirements.lock and
-# pyproject.toml (first line) and the extras installed with them (one a line). When the hash
+# pip runs only when needed: .venv/.dpp-install-stamp holds a hash of requirements.lock,
+# pyproject.toml, setup.py and the message catalogues (installing compiles them) (first line)
+# and the extras installed with them (one a line). When the hash
 # matches and every wanted extra is listed, pip is skipped; otherwise the project is installed
 # again and the stamp rewritten. DPP_REINSTALL=1 forces an install.
 set -euo pipefail
@@ -27,7 +28,7 @@ for name in sys.argv[1:]:
     with open(name, "rb") as handle:
         digest.update(hashlib.sha256(handle.read()).digest())
 print(digest.hexdigest())
-' "$LOCK" pyproject.toml)"
+' "$LOCK" pyproject.toml setup.py passport/web/translations/*/LC_MESSAGES/messages.po)"
 
 _stamp_matches() {
   [ -f "$STAMP" ] || return 1

@@ -42,8 +42,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'test.db'}"
         return
-    if not ALL_DATABASES and request.path.is_relative_to(Path(__file__).parent / "api"):
-        pytest.skip("API tests run on PostgreSQL with CI=true or DPP_TEST_ALL_DATABASES=1")
+    http_tests = [Path(__file__).parent / name for name in ("api", "web")]
+    if not ALL_DATABASES and any(request.path.is_relative_to(top) for top in http_tests):
+        pytest.skip("API and web tests run on PostgreSQL with CI=true or DPP_TEST_ALL_DATABASES=1")
     require_postgres()
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin_sql(f"CREATE SCHEMA {schema}")

@@ -107,7 +107,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     skip = shutil.ignore_patterns("__pycache__", "*.pyc")
     for folder in ("passport", "schemas"):
         shutil.copytree(ROOT / folder, src / folder, ignore=skip)
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", "setup.py", "README.md"):
         shutil.copy2(ROOT / name, src / name)
     quiet = ["--quiet", "--disable-pip-version-check"]
     pip = [sys.executable, "-m", "pip"]

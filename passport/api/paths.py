@@ -9,6 +9,8 @@ from urllib.parse import quote, unquote_to_bytes, urlsplit
 from werkzeug.routing import BaseConverter
 
 PREFIX = "/api/v1/passports/"
+# Paths whose tail is a Digital Link path: the API's passports and the resolver's own URIs.
+ENCODED_PREFIXES = (PREFIX, "/01/")
 
 
 class PassportIdConverter(BaseConverter):
@@ -42,7 +44,8 @@ CONVERTERS: dict[str, type[BaseConverter]] = {
 
 
 class EncodedPassportPaths:
-    """WSGI middleware: route passport paths on their percent-encoded segments.
+    """WSGI middleware: route passport paths on their percent-encoded segments (under
+    /api/v1/passports/ and the resolver's /01/).
 
     A WSGI server hands the application PATH_INFO already percent-decoded, so `A%2FB` arrives
     as `A/B` and `PC-%2541` as `PC-%41`: splitting that path on `/` (or decoding it again)
@@ -64,15 +67,18 @@ class EncodedPassportPaths:
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         """Re-encode the tail of a passport path, then call the app."""
         path = environ.get("PATH_INFO", "")
-        if path.startswith(PREFIX):
-            environ["PATH_INFO"] = PREFIX + _encoded_tail(environ, path[len(PREFIX) :])
+        for prefix in ENCODED_PREFIXES:
+            if path.startswith(prefix):
+                tail = _encoded_tail(environ, path[len(prefix) :], prefix)
+                environ["PATH_INFO"] = prefix + tail
+                break
         return self.app(environ, start_response)
 
 
-def _encoded_tail(environ: dict[str, Any], tail: str) -> str:
-    """Return the tail after PREFIX as sent, or re-encoded (`tail` is WSGI-decoded)."""
+def _encoded_tail(environ: dict[str, Any], tail: str, prefix: str) -> str:
+    """Return the tail after `prefix` as sent, or re-encoded (`tail` is WSGI-decoded)."""
     raw = environ.get("RAW_URI") or environ.get("REQUEST_URI") or ""
-    head = environ.get("SCRIPT_NAME", "") + PREFIX
+    head = environ.get("SCRIPT_NAME", "") + prefix
     try:
         parts = urlsplit(raw).path.split("/")
         count = head.count("/")

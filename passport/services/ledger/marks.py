@@ -1,0 +1,176 @@
+"""Marks: what the service checked of each logged credential a page shows.
+
+A mark says two things of one log entry, both checked here on every page (and again in the
+reader's browser by `web/static/verify.js`, which trusts none of this):
+
+- **signed**: the credential's `eddsa-jcs-2022` proof verifies with the key its
+  verification method names, and the log says that key could sign at the entry's position
+  (registered before it, not retired or revoked before it, not compromised since before it);
+- **included**: the entry lies in the tree of the newest signed checkpoint, by an RFC 9162
+  inclusion proof from the stored tree to that checkpoint's root.
+
+Both answers are fixed by the log for one checkpoint and one state of the key entries, so
+they are kept (bounded) under the checkpoint's root hash, the entry's index and the number of
+key entries seen: a new checkpoint or a new revocation makes new marks, a page view of an
+unchanged passport verifies nothing again. Key entries are read once per process and then
+only the entries appended since (`_KeyWatch`): the log is append-only.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from weakref import WeakKeyDictionary
+
+import orjson
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from passport.core.errors import LedgerInconsistent, PassportError
+from passport.core.log.keylog import KeyHistory
+from passport.core.log.kinds import KEY_KINDS, entry_bytes
+from passport.core.log.merkle import leaf_hash, verify_inclusion
+from passport.core.log.note import Checkpoint, parse_checkpoint_body
+from passport.core.signing.dataintegrity import signed_parts, verify_credential
+from passport.services.ledger.checkpoints import latest
+from passport.services.ledger.log import committed_size
+from passport.services.ledger.proofs import inclusion
+from passport.store.sql import driver_query, stored_bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """What the service found of one logged credential."""
+
+    index: int
+    signed: bool
+    included: bool
+    checkpoint_size: int | None
+    reason: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether both checks held."""
+        return self.signed and self.included
+
+
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """A logged credential to mark: its entry index and kind, its JCS bytes, parsed."""
+
+    index: int
+    kind: str
+    text: bytes
+    credential: Mapping[str, Any]
+
+
+_KEY_ROWS = "SELECT idx, kind, entry FROM ledger_entry WHERE idx >= ? AND idx < ? AND kind IN ({})"
+_KEY_SQL = _KEY_ROWS.format(", ".join(f"'{kind.value}'" for kind in sorted(KEY_KINDS)))
+
+
+class _KeyWatch:
+    """The key entries of one database's log, read incrementally (the log only grows)."""
+
+    def __init__(self) -> None:
+        self.history = KeyHistory()
+        self.read_to = 0
+        self.seen = 0
+        self.lock = threading.Lock()
+
+    def update(self, sess: Session) -> tuple[KeyHistory, int]:
+        """Take in the key entries appended since the last call; return history and version."""
+        size = committed_size(sess)
+        with self.lock:
+            if size > self.read_to:
+                rows = driver_query(sess.connection(), _KEY_SQL, (self.read_to, size))
+                for index, kind, entry in sorted(rows):
+                    self.history.apply(index, kind, orjson.loads(stored_bytes(entry))["key"])
+                    self.seen += 1
+                self.read_to = size
+            return self.history, self.seen
+
+
+_watches: WeakKeyDictionary[Engine, _KeyWatch] = WeakKeyDictionary()
+_cache: dict[tuple[bytes, int, int], Mark] = {}
+_CACHE_SIZE = 1 << 16
+_lock = threading.Lock()
+
+
+def _watch(sess: Session) -> _KeyWatch:
+    engine = sess.get_bind().engine
+    with _lock:
+        watch = _watches.get(engine)
+        if watch is None:
+            watch = _watches[engine] = _KeyWatch()
+        return watch
+
+
+def newest_checkpoint(sess: Session) -> Checkpoint | None:
+    """Return the newest signed checkpoint, parsed (its signature is the log key's own)."""
+    row = latest(sess)
+    if row is None:
+        return None
+    body, _, _ = row.note.encode().partition(b"\n\n")
+    return parse_checkpoint_body(body + b"\n")
+
+
+def marks_for(sess: Session, shown: Iterable[Shown]) -> dict[int, Mark]:
+    """Return the mark of each credential shown, by entry index."""
+    checkpoint = newest_checkpoint(sess)
+    history, version = _watch(sess).update(sess)
+    root = checkpoint.root_hash if checkpoint else b""
+    marks: dict[int, Mark] = {}
+    for item in shown:
+        key = (root, item.index, version)
+        mark = _cache.get(key)
+        if mark is None:
+            mark = _mark(sess, history, checkpoint, item)
+            with _lock:
+                if len(_cache) >= _CACHE_SIZE:
+                    _cache.clear()
+                _cache[key] = mark
+        marks[item.index] = mark
+    return marks
+
+
+def _mark(sess: Session, history: KeyHistory, checkpoint: Checkpoint | None, item: Shown) -> Mark:
+    size = checkpoint.size if checkpoint else None
+    try:
+        _check_signature(history, item)
+    except PassportError as exc:
+        return Mark(
+            item.index, signed=False, included=False, checkpoint_size=size, reason=exc.detail
+        )
+    if checkpoint is None or item.index >= checkpoint.size:
+        return Mark(item.index, True, False, size, "not yet in a signed checkpoint")
+    try:
+        proof = inclusion(sess, item.index, checkpoint.size)
+        leaf = leaf_hash(entry_bytes(item.kind, item.text))
+        if leaf != proof.leaf_hash:
+            raise LedgerInconsistent("the stored leaf hash differs from the entry's")
+        verify_inclusion(
+            index=item.index,
+            size=checkpoint.size,
+            leaf_hash=leaf,
+            proof=proof.hashes,
+            root=checkpoint.root_hash,
+        )
+    except PassportError as exc:
+        return Mark(item.index, True, False, size, exc.detail)
+    return Mark(item.index, True, True, size)
+
+
+def _check_signature(history: KeyHistory, item: Shown) -> None:
+    """Verify the credential's proof with the key the log lets sign at its index."""
+    credential = item.credential
+    method = str(credential.get("proof", {}).get("verificationMethod", ""))
+    public_key = history.key_for(method, index=item.index)
+    if history.controller_of(method) != credential.get("issuer"):
+        raise LedgerInconsistent(f"key {method} is not the issuer's")
+    verify_credential(
+        credential,
+        resolve_key=lambda _method: public_key,
+        signed=signed_parts(item.text, credential),
+    )

@@ -1,0 +1,1 @@
+"""Read models for the HTML pages: what a page shows, gathered in one place."""
