@@ -198,7 +198,7 @@ def create_org(runner: FlaskCliRunner, slug: str, *roles: str) -> str:
     result = runner.invoke(args=args)
     assert result.exit_code == 0, result.output
     token = runner.invoke(args=["token", "create", slug])
-    assert token.exit_code == 0, token.output
+    assert token.exit_code == 0, (token.output, repr(token.exception))
     return token.stdout.strip()
 
 

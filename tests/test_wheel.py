@@ -3,7 +3,8 @@
 What this proves:
 
 - the wheel holds every file under `passport/` and the whole `schemas/` folder (JSON Schemas,
-  JSON-LD context, examples, OpenAPI document) as the package `passport.schemas`;
+  JSON-LD context, examples, OpenAPI document) as the package `passport.schemas`, and the
+  Dutch message catalogue compiled by the build from its `.po` source;
 - installed (not editable) into a fresh virtual environment, with the dependencies pinned by
   `requirements.lock`, and run from a folder outside the repository with no source tree on the
   path (`passport.__file__` is inside that environment): `dpp --help` lists the commands,
@@ -109,6 +110,8 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
         shutil.copytree(ROOT / folder, src / folder, ignore=skip)
     for name in ("pyproject.toml", "setup.py", "README.md"):
         shutil.copy2(ROOT / name, src / name)
+    for compiled in (src / "passport").rglob("*.mo"):  # the build must make them itself
+        compiled.unlink()
     quiet = ["--quiet", "--disable-pip-version-check"]
     pip = [sys.executable, "-m", "pip"]
     subprocess.run(
@@ -151,6 +154,10 @@ def test_wheel_holds_the_package_and_the_schemas(installed: Installed) -> None:
     }
     assert "passport/schemas/contexts/dpp-v1.jsonld" in wanted
     assert wanted <= names, f"missing from the wheel: {sorted(wanted - names)}"
+    # The Dutch catalogue is compiled by the build (setup.py), from the .po source only.
+    assert "passport/web/translations/nl/LC_MESSAGES/messages.mo" in names
+    assert "passport/web/templates/passport.html" in names
+    assert "passport/web/static/verify.js" in names
 
 
 def test_installed_wheel_initialises_and_issues(installed: Installed) -> None:

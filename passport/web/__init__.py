@@ -82,6 +82,7 @@ def init_app(app: Flask, *, problem: Problem, http_problem: Problem) -> None:
     app.jinja_env.filters["urldecode"] = unquote
     app.jinja_env.filters["when"] = _when
     app.extensions["passport.web.problems"] = (problem, http_problem)
+    app.extensions["passport.web.pages"] = {}  # anonymous lifecycle pages (web.resolver)
     for blueprint in _BLUEPRINTS:
         app.register_blueprint(blueprint)
     app.register_blueprint(public)

@@ -23,7 +23,7 @@ from typing import Any, cast
 from urllib.parse import urlencode
 
 import orjson
-from flask import Blueprint, Response, current_app, render_template, request
+from flask import Blueprint, Response, current_app, g, render_template, request
 from flask import redirect as _redirect
 from flask_babel import get_locale
 
@@ -31,7 +31,7 @@ from passport.core.errors import BadIdentifier, InvalidInput, NotFound
 from passport.core.lifecycle.vocabulary import may_record
 from passport.core.product.gs1 import DigitalLink, normalise_gtin, parse_path
 from passport.services.passports.read import get_passport
-from passport.services.views.lifecycle import lifecycle_page, lot_page
+from passport.services.views.lifecycle import lifecycle_page, lot_page, page_version
 from passport.store import db
 from passport.store.sql import driver_query
 from passport.web.links import (
@@ -178,6 +178,9 @@ def _passport(path: str) -> Response:
             return chosen
         return Response(stored.credential, mimetype="application/ld+json")
     caller = current_caller()
+    cached = _cached_page(path) if caller is None else None
+    if cached is not None:
+        return _html(cached)
     page = lifecycle_page(sess, ctx, caller, path)
     recordable = (
         caller is not None
@@ -185,7 +188,37 @@ def _passport(path: str) -> Response:
         and any(may_record(caller.roles, kind) for kind in FORM_KINDS)
     )
     html = render_template("passport.html", page=page, recordable=recordable, **page_context())
+    if caller is None:
+        _keep_page(path, html)
     return _html(html)
+
+
+# Anonymous readers' pages, by passport, language, query and the page's version
+# (`page_version`): a page is made once per change of its passport, not once per scan.
+_PAGES_KEPT = 512
+
+
+def _page_key(path: str) -> tuple[Any, ...] | None:
+    version = page_version(db.session(), path)
+    if version is None:
+        return None
+    return (path, str(get_locale()), request.query_string, version)
+
+
+def _cached_page(path: str) -> str | None:
+    key = _page_key(path)
+    g.page_key = key
+    pages: dict[tuple[Any, ...], str] = current_app.extensions["passport.web.pages"]
+    return None if key is None else pages.get(key)
+
+
+def _keep_page(path: str, html: str) -> None:
+    key = g.get("page_key")
+    pages: dict[tuple[Any, ...], str] = current_app.extensions["passport.web.pages"]
+    if key is not None:
+        if len(pages) >= _PAGES_KEPT:
+            pages.clear()
+        pages[key] = html
 
 
 def _lot(path: str) -> Response:

@@ -278,3 +278,16 @@ def test_start_page_and_api_docs(client: FlaskClient, lived: str) -> None:
         answer.close()
         assert answer.status_code == 200
     assert client.get("/api/v1/docs/assets/index.html").status_code == 404
+
+
+def test_a_kept_page_changes_with_its_passport(
+    client: FlaskClient, runner: FlaskCliRunner, lived: str
+) -> None:
+    before = client.get(f"/{lived}?lang=en").get_data(as_text=True)
+    assert client.get(f"/{lived}?lang=en").get_data(as_text=True) == before  # kept
+    collector = create_org(runner, "collector", "collector")
+    record(client, collector, lived, example("events/collect"))
+    after = client.get(f"/{lived}?lang=en").get_data(as_text=True)
+    assert after.count('class="credential"') == 21
+    assert "Collected" in after
+    assert client.get(f"/{lived}?lang=nl").get_data(as_text=True).count('class="credential"') == 21

@@ -107,6 +107,12 @@ def _watch(sess: Session) -> _KeyWatch:
         return watch
 
 
+def key_version(sess: Session) -> int:
+    """Return how many key entries the log holds (read incrementally): a mark made under one
+    number may differ from one made under another (a revocation)."""
+    return _watch(sess).update(sess)[1]
+
+
 def newest_checkpoint(sess: Session) -> Checkpoint | None:
     """Return the newest signed checkpoint, parsed (its signature is the log key's own)."""
     row = latest(sess)

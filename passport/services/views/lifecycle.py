@@ -23,7 +23,13 @@ from passport.services.context import ServiceContext
 from passport.services.events.lineage import lineage
 from passport.services.events.lots import LotView, get_lot
 from passport.services.events.read import StoredEntry, stored_history
-from passport.services.ledger.marks import Mark, Shown, marks_for, newest_checkpoint
+from passport.services.ledger.marks import (
+    Mark,
+    Shown,
+    key_version,
+    marks_for,
+    newest_checkpoint,
+)
 from passport.store.sql import driver_query
 
 
@@ -104,6 +110,22 @@ class LotPage:
 
 
 _ORGS = "SELECT id, slug, name FROM organisation WHERE slug IN ({})"
+_VERSION = (
+    "SELECT p.status, (SELECT MAX(h.sequence) FROM history_entry h WHERE h.passport_id = p.id),"
+    " (SELECT MAX(c.size) FROM checkpoint c) FROM passport p WHERE p.id = ?"
+)
+
+
+def page_version(sess: Session, passport_id: str) -> tuple[Any, ...] | None:
+    """Return what a passport's page depends on that can change, in one read: its status,
+    its newest history entry, the newest checkpoint (the marks) and the key entries (a
+    revocation changes marks); None for no such passport. A page made for one version is
+    the page of every reader of the same tiers until the version changes (a remanufacture
+    or a recycling adds an entry to this history, so its links change with it)."""
+    rows = driver_query(sess.connection(), _VERSION, (passport_id,))
+    if not rows:
+        return None
+    return (*rows[0], key_version(sess))
 
 
 def _actors(sess: Session, ctx: ServiceContext, dids: set[str]) -> dict[str, tuple[int, Actor]]:
