@@ -103,24 +103,25 @@ def _coarser(link: DigitalLink) -> list[DigitalLink]:
     return list(unique.values())
 
 
+_LOT = "SELECT id FROM material_lot WHERE id = ?"
+
+
 def _find(link: DigitalLink) -> tuple[str, str] | None:
     """Return ("passport" | "lot", path) of the finest thing this ledger has for `link`."""
     levels = _coarser(link)
-    conn = db.session().connection()
     marks = ", ".join("?" for _ in levels)
-    rows = driver_query(
-        conn,
-        f"SELECT id FROM passport WHERE id IN ({marks})",
-        tuple(level.path for level in levels),
-    )
-    found = {row[0] for row in rows}
+    sql = f"SELECT id FROM passport WHERE id IN ({marks})"
+    # A bare connection, not the request's ORM session: most scans are answered by this one
+    # read (a redirect), and a session costs as much again to open and close.
+    with db.engine().connect() as conn:
+        found = {row[0] for row in driver_query(conn, sql, tuple(lv.path for lv in levels))}
+        # A material lot is named `01/{gtin}/10/{lot}` exactly: only such a path may be one.
+        maybe_lot = link.lot is not None and link.serial is link.variant is None
+        if link.path not in found and maybe_lot and driver_query(conn, _LOT, (link.path,)):
+            return "lot", link.path
     for level in levels:
         if level.path in found:
             return "passport", level.path
-        if level is link and driver_query(
-            conn, "SELECT id FROM material_lot WHERE id = ?", (link.path,)
-        ):
-            return "lot", link.path
     return None
 
 
