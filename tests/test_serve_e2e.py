@@ -59,10 +59,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         output = log.read()
         tokens = dict(re.findall(r"^\s+([a-z-]+)\s+\S+\s+(dpp_\S+)$", output, re.M))
         assert f"Demo service at {base}, API contract at {base}/api/v1/openapi.json" in output
-        links = re.findall(rf"{re.escape(base)}/api/v1/\S+", output)
-        # The contract, seven demo passports (five issued, a remanufactured successor, one
-        # claiming recycled steel), a repaired blanket's events, a lineage and three lots.
-        assert len(links) == 1 + 7 + 1 + 1 + 3
+        links = re.findall(rf"{re.escape(base)}/(?:api/v1/|01/|login)\S*", output)
+        # The contract, the docs, seven demo passports' pages (five issued, a remanufactured
+        # successor, one claiming recycled steel), a repaired blanket's events, a lineage,
+        # three lots and the sign-in page.
+        assert len(links) == 1 + 1 + 7 + 1 + 1 + 3 + 1
         for link in links:  # every link the banner prints answers
             with urllib.request.urlopen(link, timeout=30) as answer:
                 assert answer.status == 200, link

@@ -94,10 +94,14 @@ def load_demo(sess: Session, ctx: ServiceContext, *, at: datetime) -> str:
         live_demo_life(sess, ctx, at=at)
     base = ctx.base_url
     lines = [f"Demo service at {base}, API contract at {base}/api/v1/openapi.json"]
-    lines.append("Demo passports (read them with GET; anyone may, roles see more):")
+    lines.append(f"Start page {base}/ and API documentation {base}/api/v1/docs")
+    lines.append(
+        "Demo passports: the lifecycle pages their QR labels open (in a browser; the API has "
+        "each at /api/v1/passports/01/…):"
+    )
     for slug, *_rest in DEMO_ORGS:
         org = get_organisation(sess, slug)
-        lines += [f"  {base}/api/v1/passports/{path}" for path in passport_paths(sess, org.id)]
+        lines += [f"  {base}/{path}" for path in passport_paths(sess, org.id)]
     lines += _life_links(sess, base)
     lines.append("Demo API tokens (new ones at every start; use as 'Authorization: Bearer …'):")
     for slug, _name, roles, _p, _m in DEMO_ORGS:

@@ -77,6 +77,7 @@ FIELDS: dict[str, Any] = {
     "percent": _l("Share (%)"),
     "place": _l("Where"),
     "placed_on_market_date": _l("On the market since"),
+    "produced_at": _l("Produced at"),
     "province": _l("Province"),
     "quantity": _l("Quantity"),
     "recipient": _l("Recipient"),

@@ -291,3 +291,23 @@ def test_a_kept_page_changes_with_its_passport(
     assert after.count('class="credential"') == 21
     assert "Collected" in after
     assert client.get(f"/{lived}?lang=nl").get_data(as_text=True).count('class="credential"') == 21
+
+
+def test_a_revoked_key_changes_the_marks_of_what_it_signed_after(
+    client: FlaskClient, runner: FlaskCliRunner, lived: str
+) -> None:
+    """A revocation is a key entry of the log: the marks (and the kept page) follow it."""
+    assert client.get(f"/{lived}?lang=en").get_data(as_text=True).count('class="mark ok"') == 20
+    history = client.get(f"/api/v1/passports/{lived}/history").get_json()["entries"]
+    tenth = history[10]["ledger_index"]
+    listed = runner.invoke(args=["key", "list", "repairer"]).output
+    key_id = re.search(r"^(\S+)\s+current", listed, re.M)
+    assert key_id is not None, listed
+    revoked = runner.invoke(
+        args=["key", "revoke", "repairer", key_id.group(1), "--compromised-since", str(tenth)]
+    )
+    assert revoked.exit_code == 0, revoked.output
+    page = unescape(client.get(f"/{lived}?lang=en").get_data(as_text=True))
+    assert page.count('class="mark ok"') == 10  # the issue and the nine repairs before
+    assert page.count('class="mark bad"') == 10
+    assert f"compromised since {tenth}" in page
