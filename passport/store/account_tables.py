@@ -24,6 +24,8 @@ class UserRow(SQLModel, table=True):
     password_hash: str = Field(max_length=200)
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     disabled: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    # Raised when the person signs out: every session made before is over, on every device.
+    session_epoch: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class LoginAttemptRow(SQLModel, table=True):

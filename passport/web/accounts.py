@@ -10,14 +10,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, redirect, render_template, request, url_for
+from flask import Blueprint, Response, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import login_user, logout_user
 
 from passport.core.errors import TooManyAttempts, Unauthenticated
+from passport.services.orgs.sessions import end_sessions
 from passport.services.orgs.users import sign_in
 from passport.store import db
-from passport.web.session import SessionUser, csrf, page_context
+from passport.web.session import SessionUser, csrf, page_context, signed_in
 
 bp = Blueprint("accounts", __name__)
 
@@ -67,13 +68,20 @@ def login_post() -> Response:
         return response
     except Unauthenticated:
         return _form(_("That email address and password do not match."), 401, email)
+    session.clear()  # nothing from before signing in carries over
+    session.permanent = True  # ends after SESSION_LIFETIME, whatever the browser keeps
     login_user(SessionUser(user))
     return redirect(_safe_next(request.form.get("next")), 303)  # type: ignore[return-value]
 
 
 @bp.post("/logout")
 def logout() -> Response:
-    """Sign out (a POST with the CSRF token, so no other site can sign anyone out)."""
+    """Sign out (a POST with the CSRF token, so no other site can sign anyone out): every
+    session of the person ends, on every device."""
     csrf.protect()
+    user = signed_in()
+    if user is not None:
+        end_sessions(db.session(), user.id)  # a copy of the cookie is worth nothing now
     logout_user()
+    session.clear()
     return redirect(url_for("pages.start"), 303)  # type: ignore[return-value]

@@ -12,6 +12,7 @@ code and Enter), through the bulk service.
 
 from __future__ import annotations
 
+import json
 import secrets
 from datetime import UTC, datetime
 from typing import Any
@@ -253,21 +254,33 @@ def scan_many_post() -> Response:
     codes = [line.strip() for line in request.form.get("codes", "").splitlines() if line.strip()]
     try:
         body = event_of(request.form, user)
-        if not codes:
-            raise InvalidInput(_("Scan at least one code."), errors={"codes": ["required"]})
-        items = [
-            {**body, "passport": code} for code in codes[: current_app.config["BULK_MAX_ROWS"]]
-        ]
-        kept: list[Any] = []
-
-        def keep(outcomes: list[Any]) -> dict[str, Any]:
-            kept.extend(outcomes)
-            return {}
-
-        record_many(_write(user, "scan", items), items, {}, response=keep)
+        if EventKind(body["kind"]) not in kinds:
+            raise InvalidInput(
+                _("Choose what you did."), errors={"kind": ["not scanned in series"]}
+            )
+        if not codes or len(codes) > current_app.config["BULK_MAX_ROWS"]:
+            raise InvalidInput(_("Scan at least one code."), errors={"codes": ["1 to 10,000"]})
+        items = [{**body, "passport": code} for code in codes]
+        written = record_many(_write(user, "scan", items), items, {}, response=_outcomes)
     except (ValueError, PassportError) as exc:
         detail = exc.detail if isinstance(exc, PassportError) else _("Choose what you did.")
         return _page(
             "scan.html", 422, kinds=kinds, values=request.form, error=detail, outcomes=None
         )
-    return _page("scan.html", kinds=kinds, values={}, error=None, outcomes=kept, codes=codes)
+    # Read back from the write's answer, which a retry (the same one-time key) gets too.
+    outcomes = json.loads(written.text)["outcomes"]
+    return _page("scan.html", kinds=kinds, values={}, error=None, outcomes=outcomes, codes=codes)
+
+
+def _outcomes(outcomes: list[Any]) -> dict[str, Any]:
+    """What a scan-many write answers (and keeps for a retry): what became of each code."""
+    return {
+        "outcomes": [
+            {
+                "item": outcome.item,
+                "ledger_index": outcome.ledger_index,
+                "error": outcome.error.detail if outcome.error is not None else None,
+            }
+            for outcome in outcomes
+        ]
+    }

@@ -77,16 +77,16 @@ def _query(drop: str | None = None) -> str:
 
 
 def _parse(rest: str) -> DigitalLink | Response:
-    """Parse the path; a short GTIN gets a redirect to its 14-digit form."""
+    """Parse the path; a valid one with a short GTIN gets a redirect to its 14-digit form."""
     segments = rest.split("/")
     try:
         gtin = normalise_gtin(segments[0], field="01")
-        if gtin != segments[0]:
-            target = "/".join(["", "01", gtin, *segments[1:]])
-            return redirect(target + _query(), 301)
-        return parse_path("01/" + rest)
+        link = parse_path("/".join(["01", gtin, *segments[1:]]))
     except InvalidInput as exc:
         raise BadIdentifier(exc.detail, errors=exc.errors) from None
+    if gtin != segments[0]:
+        return redirect(f"/{link.path}{_query()}", 301)
+    return link
 
 
 def _coarser(link: DigitalLink) -> list[DigitalLink]:

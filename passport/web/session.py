@@ -8,6 +8,7 @@ session until someone signs in or opens a form).
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -22,6 +23,8 @@ from passport.store import db
 from passport.web.i18n import LANGUAGES
 
 login_manager = LoginManager()
+# A signed-in session lasts a working day, then the person signs in again.
+SESSION_LIFETIME = timedelta(hours=12)
 csrf = CSRFProtect()
 
 
@@ -32,21 +35,24 @@ class SessionUser(UserMixin):  # type: ignore[misc]
         self.record = record
 
     def get_id(self) -> str:
-        """Return the id the session keeps."""
-        return str(self.record.id)
+        """Return what the session keeps: the person and the number it was made under."""
+        return f"{self.record.id}.{self.record.session_epoch}"
 
 
 @login_manager.user_loader  # type: ignore[untyped-decorator]
-def _load(user_id: str) -> SessionUser | None:
-    if not user_id.isdigit():
+def _load(kept: str) -> SessionUser | None:
+    user_id, _, epoch = kept.partition(".")
+    if not (user_id.isdigit() and epoch.isdigit()):
         return None
     record = load_user(db.session(), int(user_id))
-    return None if record is None else SessionUser(record)
+    if record is None or record.session_epoch != int(epoch):
+        return None  # unknown, disabled, or signed out since
+    return SessionUser(record)
 
 
 def signed_in() -> SignedInUser | None:
     """Return the person signed in, if anyone is."""
-    if request.authorization is not None or not current_user.is_authenticated:
+    if not current_user.is_authenticated:
         return None
     record: SignedInUser = current_user.record
     return record
@@ -81,6 +87,7 @@ def init_app(app: Flask) -> None:
     """Attach sessions and CSRF protection (checked by the web forms themselves)."""
     app.config.update(
         SESSION_COOKIE_NAME="dpp_session",
+        PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=str(app.config["DPP_BASE_URL"]).startswith("https://"),

@@ -194,3 +194,19 @@ def field(name: str) -> Any:
 def value(text: Any) -> Any:
     """Return the words for a coded value, or the value itself."""
     return VALUES.get(text, text) if isinstance(text, str) else text
+
+
+ERRORS: dict[int, Any] = {
+    400: _l("This is not a valid product code or request"),
+    401: _l("Please sign in first"),
+    403: _l("You may not do this"),
+    404: _l("We do not know this product or page"),
+    405: _l("That is not possible here"),
+    409: _l("That cannot happen now"),
+    413: _l("That is too much at once"),
+    415: _l("That is not possible here"),
+    422: _l("Something is not right"),
+    429: _l("Too many attempts. Try again later."),
+    500: _l("Something went wrong on our side"),
+    503: _l("Something went wrong on our side"),
+}

@@ -170,8 +170,11 @@ def test_session_cookie_is_http_only_and_same_site(
 ) -> None:
     _, email = org_with_user(runner, "recycler", "recycler")
     cookie = sign_in(client, email).headers["Set-Cookie"]
+    assert client.application.config["DPP_BASE_URL"].startswith("https://")
+    assert cookie.startswith("dpp_session=")
     assert "HttpOnly" in cookie
     assert "SameSite=Lax" in cookie
+    assert "Secure" in cookie  # the base URL is https://
 
 
 def test_a_recycler_records_recycling_from_the_page(
@@ -311,3 +314,71 @@ def test_a_revoked_key_changes_the_marks_of_what_it_signed_after(
     assert page.count('class="mark ok"') == 10  # the issue and the nine repairs before
     assert page.count('class="mark bad"') == 10
     assert f"compromised since {tenth}" in page
+
+
+def test_signing_out_ends_every_copy_of_the_session(
+    client: FlaskClient, runner: FlaskCliRunner, lived: str
+) -> None:
+    _, email = org_with_user(runner, "recycler", "recycler")
+    sign_in(client, email)
+    cookie = client.get_cookie("dpp_session")
+    assert cookie is not None
+    assert client.get("/scan").status_code == 200  # a recycler sorts in series
+    thief = client.application.test_client()
+    thief.set_cookie("dpp_session", cookie.value, domain=cookie.domain or "localhost")
+    assert thief.get("/scan").status_code == 200  # the copy works while the session lasts
+    token = csrf_of(client, f"/{lived}?lang=en")
+    assert client.post("/logout", data={"csrf_token": token}).status_code == 303
+    for path in (f"/record/{lived}", "/scan"):
+        assert thief.get(path, headers={"Accept": "text/html"}).status_code == 401
+    assert "Bale" not in thief.get(f"/{lived}?lang=en").get_data(as_text=True)
+
+
+def test_scan_many_answers_once_per_code_and_the_same_to_a_retry(
+    client: FlaskClient, runner: FlaskCliRunner
+) -> None:
+    maker = create_org(runner, "weverij", "manufacturer")
+    passports = [issue(client, maker) for _ in range(2)]
+    _, email = org_with_user(runner, "collector", "collector")
+    sign_in(client, email)
+    fields = {
+        "csrf_token": csrf_of(client, "/scan"),
+        "nonce": "scan-1",
+        "kind": "collect",
+        "occurred_at": "2026-12-01T10:00",
+        "mass_in_g": "1200",
+        "codes": "\n".join(passports),
+    }
+    first = unescape(client.post("/scan?lang=en", data=fields).get_data(as_text=True))
+    again = unescape(client.post("/scan?lang=en", data=fields).get_data(as_text=True))
+    for page in (first, again):
+        assert page.count("recorded (#") == 2
+        for passport in passports:
+            assert page.count(passport) == 1
+    events = client.get(f"/api/v1/passports/{passports[0]}/events").get_json()["events"]
+    assert len(events) == 1
+
+
+def test_scan_many_records_only_kinds_scanned_in_series(
+    client: FlaskClient, runner: FlaskCliRunner
+) -> None:
+    passport = issue(client, create_org(runner, "weverij", "manufacturer"))
+    _, email = org_with_user(runner, "both", "collector", "repairer")
+    sign_in(client, email)
+    fields = {
+        "csrf_token": csrf_of(client, "/scan"),
+        "kind": "repair",
+        "condition": "good",
+        "occurred_at": "2026-12-01T10:00",
+        "codes": passport,
+    }
+    assert client.post("/scan", data=fields).status_code == 422
+    assert client.get(f"/api/v1/passports/{passport}/events").get_json()["events"] == []
+
+
+def test_error_pages_speak_the_readers_language(client: FlaskClient) -> None:
+    dutch = unescape(client.get("/01/09506000134352?lang=nl").get_data(as_text=True))
+    assert "Dit product of deze pagina kennen we niet" in dutch
+    assert '<html lang="nl">' in dutch
+    english = unescape(client.get("/01/abc?lang=en").get_data(as_text=True))
+    assert "This is not a valid product code or request" in english

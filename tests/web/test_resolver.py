@@ -209,3 +209,8 @@ def test_a_serial_holding_a_slash_resolves(client: FlaskClient, runner: FlaskCli
     answer = client.get(f"/{passport}", headers={"Accept": "application/ld+json"})
     assert answer.status_code == 200
     assert answer.get_json()["credentialSubject"]["id"] == f"{BASE}/{passport}"
+
+
+@pytest.mark.parametrize("path", ["/01/12345670/10/%FF", "/01/12345670/99/x", "/01/12345670/21"])
+def test_a_short_gtin_with_a_bad_rest_is_400_not_a_redirect(client: FlaskClient, path: str) -> None:
+    assert client.get(path).status_code == 400

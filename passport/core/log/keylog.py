@@ -51,6 +51,7 @@ class _KeyState:
     registered: int
     ended: int | None = None  # retirement or revocation index
     compromised_since: int | None = None
+    revoked_at: int | None = None  # the revocation entry's index
 
 
 @dataclass
@@ -76,6 +77,7 @@ class KeyHistory:
         if state.ended is None:
             state.ended = index
         if kind == EntryKind.KEY_REVOKED:
+            state.revoked_at = index if state.revoked_at is None else state.revoked_at
             since = key.get("compromisedSince")
             state.compromised_since = since if isinstance(since, int) else index
 
@@ -102,6 +104,11 @@ class KeyHistory:
         """Return the registered public key of `method`, whatever its validity."""
         state = self._keys.get(method)
         return state.public_key if state else None
+
+    def revocation_of(self, method: str) -> int | None:
+        """Return the index of the entry that revoked `method`, if one did."""
+        state = self._keys.get(method)
+        return state.revoked_at if state else None
 
     def controller_of(self, method: str) -> str | None:
         """Return the DID that controls `method`, if it is registered."""

@@ -10,10 +10,15 @@ reader's browser by `web/static/verify.js`, which trusts none of this):
   inclusion proof from the stored tree to that checkpoint's root.
 
 Both answers are fixed by the log for one checkpoint and one state of the key entries, so
-they are kept (bounded) under the checkpoint's root hash, the entry's index and the number of
-key entries seen: a new checkpoint or a new revocation makes new marks, a page view of an
-unchanged passport verifies nothing again. Key entries are read once per process and then
-only the entries appended since (`_KeyWatch`): the log is append-only.
+they are kept (bounded, per database) under the checkpoint's root hash, the entry's index,
+its leaf hash and the number of key entries seen: a new checkpoint or a new revocation makes
+new marks, and so does an entry whose stored bytes changed (it is hashed on every look); a
+page view of an unchanged passport verifies nothing again. Key entries are read once per
+process and then only the entries appended since (`_LogWatch`): the log is append-only.
+
+A mark also names the entry that revoked the signing key, if one did, so that a reader's
+browser can check the key's validity at the entry's position through the log, as the DID
+document (which lists a revoked key without saying where in the log) asks.
 """
 
 from __future__ import annotations
@@ -49,6 +54,7 @@ class Mark:
     included: bool
     checkpoint_size: int | None
     reason: str | None = None
+    key_revoked_at: int | None = None  # the entry that revoked the signing key, if any
 
     @property
     def ok(self) -> bool:
@@ -70,14 +76,16 @@ _KEY_ROWS = "SELECT idx, kind, entry FROM ledger_entry WHERE idx >= ? AND idx < 
 _KEY_SQL = _KEY_ROWS.format(", ".join(f"'{kind.value}'" for kind in sorted(KEY_KINDS)))
 
 
-class _KeyWatch:
-    """The key entries of one database's log, read incrementally (the log only grows)."""
+class _LogWatch:
+    """The key entries of one database's log, read incrementally (the log only grows), and
+    the marks made under them."""
 
     def __init__(self) -> None:
         self.history = KeyHistory()
         self.read_to = 0
         self.seen = 0
         self.lock = threading.Lock()
+        self.marks: dict[tuple[bytes, int, bytes, int], Mark] = {}
 
     def update(self, sess: Session) -> tuple[KeyHistory, int]:
         """Take in the key entries appended since the last call; return history and version."""
@@ -92,18 +100,17 @@ class _KeyWatch:
             return self.history, self.seen
 
 
-_watches: WeakKeyDictionary[Engine, _KeyWatch] = WeakKeyDictionary()
-_cache: dict[tuple[bytes, int, int], Mark] = {}
-_CACHE_SIZE = 1 << 16
+_watches: WeakKeyDictionary[Engine, _LogWatch] = WeakKeyDictionary()
+_MARKS_KEPT = 1 << 16
 _lock = threading.Lock()
 
 
-def _watch(sess: Session) -> _KeyWatch:
+def _watch(sess: Session) -> _LogWatch:
     engine = sess.get_bind().engine
     with _lock:
         watch = _watches.get(engine)
         if watch is None:
-            watch = _watches[engine] = _KeyWatch()
+            watch = _watches[engine] = _LogWatch()
         return watch
 
 
@@ -125,35 +132,38 @@ def newest_checkpoint(sess: Session) -> Checkpoint | None:
 def marks_for(sess: Session, shown: Iterable[Shown]) -> dict[int, Mark]:
     """Return the mark of each credential shown, by entry index."""
     checkpoint = newest_checkpoint(sess)
-    history, version = _watch(sess).update(sess)
+    watch = _watch(sess)
+    history, version = watch.update(sess)
     root = checkpoint.root_hash if checkpoint else b""
     marks: dict[int, Mark] = {}
     for item in shown:
-        key = (root, item.index, version)
-        mark = _cache.get(key)
+        leaf = leaf_hash(entry_bytes(item.kind, item.text))
+        key = (root, item.index, leaf, version)
+        mark = watch.marks.get(key)
         if mark is None:
-            mark = _mark(sess, history, checkpoint, item)
-            with _lock:
-                if len(_cache) >= _CACHE_SIZE:
-                    _cache.clear()
-                _cache[key] = mark
+            mark = _mark(sess, history, checkpoint, item, leaf)
+            with watch.lock:
+                if len(watch.marks) >= _MARKS_KEPT:
+                    watch.marks.clear()
+                watch.marks[key] = mark
         marks[item.index] = mark
     return marks
 
 
-def _mark(sess: Session, history: KeyHistory, checkpoint: Checkpoint | None, item: Shown) -> Mark:
+def _mark(
+    sess: Session, history: KeyHistory, checkpoint: Checkpoint | None, item: Shown, leaf: bytes
+) -> Mark:
     size = checkpoint.size if checkpoint else None
+    method = str(item.credential.get("proof", {}).get("verificationMethod", ""))
+    revoked = history.revocation_of(method)
     try:
-        _check_signature(history, item)
+        _check_signature(history, item, method)
     except PassportError as exc:
-        return Mark(
-            item.index, signed=False, included=False, checkpoint_size=size, reason=exc.detail
-        )
+        return Mark(item.index, False, False, size, exc.detail, revoked)
     if checkpoint is None or item.index >= checkpoint.size:
-        return Mark(item.index, True, False, size, "not yet in a signed checkpoint")
+        return Mark(item.index, True, False, size, "not yet in a signed checkpoint", revoked)
     try:
         proof = inclusion(sess, item.index, checkpoint.size)
-        leaf = leaf_hash(entry_bytes(item.kind, item.text))
         if leaf != proof.leaf_hash:
             raise LedgerInconsistent("the stored leaf hash differs from the entry's")
         verify_inclusion(
@@ -164,14 +174,13 @@ def _mark(sess: Session, history: KeyHistory, checkpoint: Checkpoint | None, ite
             root=checkpoint.root_hash,
         )
     except PassportError as exc:
-        return Mark(item.index, True, False, size, exc.detail)
-    return Mark(item.index, True, True, size)
+        return Mark(item.index, True, False, size, exc.detail, revoked)
+    return Mark(item.index, True, True, size, None, revoked)
 
 
-def _check_signature(history: KeyHistory, item: Shown) -> None:
+def _check_signature(history: KeyHistory, item: Shown, method: str) -> None:
     """Verify the credential's proof with the key the log lets sign at its index."""
     credential = item.credential
-    method = str(credential.get("proof", {}).get("verificationMethod", ""))
     public_key = history.key_for(method, index=item.index)
     if history.controller_of(method) != credential.get("issuer"):
         raise LedgerInconsistent(f"key {method} is not the issuer's")

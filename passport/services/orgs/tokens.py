@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 
 from passport.core.errors import NotFound, Unauthenticated
 from passport.core.product.access import Caller, Role
+from passport.services.ledger.log import begin_write
 from passport.services.orgs.organisations import get_organisation
 from passport.store.sql import driver_query
 from passport.store.tables import ApiTokenRow
@@ -35,6 +36,9 @@ def _digest(token: str) -> str:
 
 def create_token(sess: Session, slug: str, *, label: str = "", at: datetime) -> str:
     """Create a token for organisation `slug` and return it; only its hash is kept."""
+    if sess.in_transaction():
+        sess.rollback()
+    begin_write(sess)  # read and write in one writer's turn (SQLite cannot upgrade a reader)
     org = get_organisation(sess, slug)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     sess.add(ApiTokenRow(org_id=org.id, token_hash=_digest(token), label=label, created_at=at))
@@ -53,6 +57,9 @@ def list_tokens(sess: Session, slug: str) -> list[TokenInfo]:
 
 def revoke_token(sess: Session, slug: str, token_id: int, *, at: datetime) -> None:
     """Revoke token `token_id` of `slug`; revoking twice is harmless."""
+    if sess.in_transaction():
+        sess.rollback()
+    begin_write(sess)
     org = get_organisation(sess, slug)
     row = sess.get(ApiTokenRow, token_id)
     if row is None or row.org_id != org.id:

@@ -43,7 +43,8 @@ LOCKOUT = timedelta(minutes=15)
 WRONG = "the email address or the password is wrong"
 _EMAIL = re.compile(r"^[^@\s]{1,64}@(?:[^@\s.]+\.)+[^@\s.]+$")
 _USER = (
-    "SELECT u.id, u.email, u.password_hash, u.disabled, o.id, o.slug, o.name, r.role"
+    "SELECT u.id, u.email, u.password_hash, u.disabled, o.id, o.slug, o.name, r.role,"
+    " u.session_epoch"
     " FROM user_account u JOIN organisation o ON o.id = u.org_id"
     " LEFT JOIN org_role r ON r.org_id = o.id WHERE "
 )
@@ -71,6 +72,7 @@ class SignedInUser:
     org_slug: str
     org_name: str
     roles: frozenset[Role]
+    session_epoch: int = 0  # sessions made under an older number are over (`sessions.py`)
 
     @property
     def caller(self) -> Caller:
@@ -219,9 +221,9 @@ def _find(sess: Session, query: str, value: object) -> _Found | None:
     rows = driver_query(sess.connection(), query, (value,))
     if not rows:
         return None
-    user_id, email, hashed, disabled, org_id, slug, name, _role = rows[0]
+    user_id, email, hashed, disabled, org_id, slug, name, _role, epoch = rows[0]
     roles = frozenset(Role(row[7]) for row in rows if row[7] is not None)
-    user = SignedInUser(int(user_id), str(email), int(org_id), str(slug), str(name), roles)
+    user = SignedInUser(int(user_id), str(email), int(org_id), str(slug), str(name), roles, epoch)
     return _Found(user, str(hashed), bool(disabled))
 
 

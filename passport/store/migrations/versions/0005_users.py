@@ -1,7 +1,8 @@
 """People who sign in, and the sign-in throttle.
 
 - `user_account`: a person of one organisation, by lower-cased email address, with the argon2id
-  hash of their password (`passport.services.orgs.users`); `disabled` keeps them out.
+  hash of their password (`passport.services.orgs.users`); `disabled` keeps them out;
+  `session_epoch` ends their sessions when raised (at sign-out).
 - `login_throttle`: recent failed sign-ins per key (`email:<address>`, `source:<client>`), in
   the database so that every worker process counts the same failures.
 
@@ -32,6 +33,7 @@ def upgrade() -> None:
         sa.Column("password_hash", sa.String(length=200), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("disabled", sa.Boolean(), server_default=sa.false(), nullable=False),
+        sa.Column("session_epoch", sa.Integer(), server_default="0", nullable=False),
         sa.ForeignKeyConstraint(["org_id"], ["organisation.id"]),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("email"),
