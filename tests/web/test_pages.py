@@ -314,6 +314,11 @@ def test_a_revoked_key_changes_the_marks_of_what_it_signed_after(
     assert page.count('class="mark ok"') == 10  # the issue and the nine repairs before
     assert page.count('class="mark bad"') == 10
     assert f"compromised since {tenth}" in page
+    # Each of the repairer's credentials names the entry that revoked its key, for the browser.
+    revocation = re.findall(r'data-key-revoked-index="(\d+)"', page)
+    assert len(revocation) == 19
+    assert len(set(revocation)) == 1
+    assert int(revocation[0]) > history[-1]["ledger_index"]
 
 
 def test_signing_out_ends_every_copy_of_the_session(

@@ -3,14 +3,19 @@
 The lifecycle page is stood in for by a tiny page with the same DOM contract, fulfilled by
 Playwright at a same-origin URL of the live server (under a strict CSP, as the real page is),
 that loads the real `/static/verify.js`. Tampering is done on the wire with `page.route`.
+
+Key revocation is exercised on a real log: organisations made only for it (so the credentials
+of `ledger` keep their keys) sign, rotate and revoke through the CLI, and the page names the
+revocation entry (`data-key-revoked-index`/`-url`) as the lifecycle page does.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -18,11 +23,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import Flask
 
 from passport.core.log.note import verifier_key
+from passport.core.signing.canonical import canonicalize
 from passport.core.signing.multibase import encode_multikey
 from passport.store.keystore import raw_public
 from tests.helpers import bearer, create_org, example
 
 if TYPE_CHECKING:
+    from click.testing import Result
+    from flask.testing import FlaskCliRunner
     from playwright.sync_api import Page, Route
 
 OK = "Checked in your browser"
@@ -39,10 +47,12 @@ SETTLED = """() => {
 
 @dataclass(frozen=True)
 class Entry:
-    """A credential the page shows: its log index and its issuer's DID document."""
+    """A credential the page shows: its log index, its issuer's DID document and, if its key
+    was revoked, the index of the revoking log entry (the page's `data-key-revoked-*`)."""
 
     index: int
     did_url: str
+    revoked: int | None = None
 
 
 @dataclass(frozen=True)
@@ -52,6 +62,7 @@ class Ledger:
     url: str
     log_key: str
     entries: tuple[Entry, ...]
+    passport: str = ""  # the passport the credentials are about
 
 
 @pytest.fixture(scope="module")
@@ -92,15 +103,22 @@ def ledger(live_app: Flask, live_server: str) -> Ledger:
         Entry(placed.get_json()["ledger_index"], "/orgs/maker/did.json"),
         Entry(repaired.get_json()["ledger_index"], "/orgs/repairer/did.json"),
     )
-    return Ledger(live_server, live_app.extensions["passport.publisher"].key.verifier, entries)
+    verifier = live_app.extensions["passport.publisher"].key.verifier
+    return Ledger(live_server, verifier, entries, passport)
 
 
 def page_html(ledger: Ledger, log_key: str | None = None) -> str:
     """The DOM contract of the lifecycle page, with one article per credential."""
     articles = "".join(
         f'<article class="credential" data-entry-index="{e.index}"'
-        f' data-entry-url="/ledger/entries/{e.index}" data-did-url="{e.did_url}">'
-        f'<h2>Entry {e.index}</h2><p class="browser-check" data-state="pending"'
+        f' data-entry-url="/ledger/entries/{e.index}" data-did-url="{e.did_url}"'
+        + (
+            ""
+            if e.revoked is None
+            else f' data-key-revoked-index="{e.revoked}"'
+            f' data-key-revoked-url="/ledger/entries/{e.revoked}"'
+        )
+        + f'><h2>Entry {e.index}</h2><p class="browser-check" data-state="pending"'
         ' aria-live="polite"></p></article>'
         for e in ledger.entries
     )
@@ -266,7 +284,11 @@ def _swap_keys(document: dict[str, Any]) -> None:
     ("change", "reason"),
     [
         (_drop_keys, "the signing key is not in the issuer's DID document"),
-        (_revoke_keys, "the signing key was revoked (2026-01-01T00:00:00Z)"),
+        (
+            _revoke_keys,
+            "the signing key was revoked (2026-01-01T00:00:00Z)"
+            " and the page names no revocation entry",
+        ),
         (_swap_keys, "the credential's signature does not verify"),
     ],
     ids=["without-the-key", "key-revoked", "another-key-same-id"],
@@ -287,3 +309,168 @@ def test_a_browser_without_ed25519_says_it_cannot_check(browser_page: Page, ledg
     )
     found = open_page(browser_page, ledger)
     assert found == [{"state": "unsupported", "text": UNSUPPORTED}] * 3
+
+
+# ---- Revoked keys: validity by log position, on a real log --------------------------------
+
+REVOKED = re.compile(r"revoked (\S+) at ledger index (\d+)")
+
+
+@dataclass(frozen=True)
+class Revoked:
+    """An organisation that signed with its first key, rotated it, then revoked it."""
+
+    slug: str
+    old: tuple[int, ...]  # the entries its revoked (first) key signed
+    new: int  # an entry its successor key signed
+    revocation: int  # the index of the `key:revoked` entry
+    ledger: Ledger  # the live server and log key, for pages of these entries
+
+    @property
+    def did_url(self) -> str:
+        return f"/orgs/{self.slug}/did.json"
+
+    def page(self, revoked: int | None) -> Ledger:
+        """A page of the old key's entries naming `revoked` as their key's revocation (None:
+        no `data-key-revoked-*`), and of the new key's entry (never revoked)."""
+        entries = [Entry(i, self.did_url, revoked) for i in self.old]
+        return replace(self.ledger, entries=(*entries, Entry(self.new, self.did_url)))
+
+
+def _cli(runner: FlaskCliRunner, *args: str) -> Result:
+    result = runner.invoke(args=list(args))
+    assert result.exit_code == 0, (result.output, repr(result.exception))
+    return result
+
+
+def _current_key(runner: FlaskCliRunner, slug: str) -> str:
+    rows = [line.split() for line in _cli(runner, "key", "list", slug).stdout.splitlines()[1:]]
+    current = [row[0] for row in rows if row[1] == "current"]
+    assert len(current) == 1, rows
+    return current[0]
+
+
+def _repair(live_app: Flask, token: str, passport: str) -> int:
+    answer = live_app.test_client().post(
+        f"/api/v1/passports/{passport}/events", json=example("events/repair"), headers=bearer(token)
+    )
+    assert answer.status_code == 201, answer.get_json()
+    index: int = answer.get_json()["ledger_index"]
+    return index
+
+
+def _rotate_and_revoke(
+    live_app: Flask, ledger: Ledger, slug: str, signed: int, compromised: int | None = None
+) -> Revoked:
+    """Have a new repairer `slug` record `signed` repairs, rotate its key, record one more and
+    revoke the first key (`--compromised-since` its `compromised`-th entry if given); then
+    publish a checkpoint covering the revocation, as the page checks against the newest one.
+    """
+    runner = live_app.test_cli_runner()
+    token = create_org(runner, slug, "repairer")
+    first = _current_key(runner, slug)
+    old = tuple(_repair(live_app, token, ledger.passport) for _ in range(signed))
+    _cli(runner, "key", "rotate", slug)
+    new = _repair(live_app, token, ledger.passport)
+    args = ["key", "revoke", slug, first]
+    if compromised is not None:
+        args += ["--compromised-since", str(old[compromised])]
+    said = REVOKED.search(_cli(runner, *args).stderr)
+    assert said is not None, "the CLI names no revocation index"
+    assert said[1] == first
+    revocation = int(said[2])
+    assert revocation > new
+    live_app.extensions["passport.publisher"].covering(revocation)
+    # What the page relies on: the DID document marks the key revoked, no assertion method.
+    document = live_app.test_client().get(f"/orgs/{slug}/did.json").get_json()
+    method = next(m for m in document["verificationMethod"] if m["id"].endswith(f"#{first}"))
+    assert "revoked" in method
+    assert method["id"] not in document["assertionMethod"]
+    return Revoked(slug, old, new, revocation, replace(ledger, entries=()))
+
+
+@pytest.fixture(scope="module")
+def revoked(live_app: Flask, ledger: Ledger) -> Revoked:
+    """A key rotated out, then revoked with no `--compromised-since` (a routine revocation)."""
+    return _rotate_and_revoke(live_app, ledger, "revoker", signed=2)
+
+
+@pytest.fixture(scope="module")
+def compromised(live_app: Flask, ledger: Ledger) -> Revoked:
+    """A key rotated out, then revoked as compromised since the second of its three entries."""
+    return _rotate_and_revoke(live_app, ledger, "compromised", signed=3, compromised=1)
+
+
+def test_a_key_revoked_after_rotation_still_vouches_for_what_it_signed_before(
+    browser_page: Page, revoked: Revoked
+) -> None:
+    requested: list[str] = []
+    browser_page.on("request", lambda request: requested.append(request.url))
+    page = revoked.page(revoked.revocation)
+    assert open_page(browser_page, page) == [{"state": "ok", "text": OK}] * 3
+    # The revocation entry and its inclusion proof are fetched once for both credentials.
+    paths = [url.removeprefix(page.url) for url in requested]
+    assert paths.count(f"/ledger/entries/{revoked.revocation}") == 1
+    proof = f"/ledger/proof/inclusion?index={revoked.revocation}&"
+    assert sum(p.startswith(proof) for p in paths) == 1
+
+
+def test_a_compromised_key_fails_what_it_signed_from_compromised_since_on(
+    browser_page: Page, compromised: Revoked
+) -> None:
+    since = compromised.old[1]
+    failed = {"state": "failed", "text": f"{FAILED}: the signing key was compromised since {since}"}
+    found = open_page(browser_page, compromised.page(compromised.revocation))
+    assert found == [{"state": "ok", "text": OK}, failed, failed, {"state": "ok", "text": OK}]
+
+
+def test_a_page_naming_no_revocation_entry_for_a_revoked_key_fails(
+    browser_page: Page, live_app: Flask, revoked: Revoked
+) -> None:
+    document = live_app.test_client().get(revoked.did_url).get_json()
+    (when,) = [m["revoked"] for m in document["verificationMethod"] if "revoked" in m]
+    reason = f"the signing key was revoked ({when}) and the page names no revocation entry"
+    failed = {"state": "failed", "text": f"{FAILED}: {reason}"}
+    found = open_page(browser_page, revoked.page(None))
+    assert found == [failed, failed, {"state": "ok", "text": OK}]
+
+
+def test_a_forged_revocation_entry_fails_its_inclusion_check(
+    browser_page: Page, revoked: Revoked
+) -> None:
+    def compromised_since_later(body: bytes) -> bytes:
+        entry = json.loads(body)
+        entry["key"]["compromisedSince"] = revoked.old[1]
+        return canonicalize(entry)
+
+    tamper(
+        browser_page,
+        f"{revoked.ledger.url}/ledger/entries/{revoked.revocation}",
+        compromised_since_later,
+    )
+    reason = "the revocation entry differs from the one the log holds"
+    failed = {"state": "failed", "text": f"{FAILED}: {reason}"}
+    found = open_page(browser_page, revoked.page(revoked.revocation))
+    assert found == [failed, failed, {"state": "ok", "text": OK}]
+
+
+@pytest.mark.parametrize(
+    ("named", "reason"),
+    [
+        ("other", "the revocation entry is of another key"),
+        ("credential", "the revocation entry is not a key revocation"),
+        ("unpublished", "the revocation is not yet in a signed checkpoint"),
+    ],
+    ids=["another-keys-revocation", "not-a-revocation", "beyond-the-checkpoint"],
+)
+def test_a_page_naming_the_wrong_revocation_entry_fails(
+    browser_page: Page, revoked: Revoked, compromised: Revoked, named: str, reason: str
+) -> None:
+    index = {
+        "other": compromised.revocation,
+        "credential": revoked.new,
+        "unpublished": 10**9,
+    }[named]
+    failed = {"state": "failed", "text": f"{FAILED}: {reason}"}
+    found = open_page(browser_page, revoked.page(index))
+    assert found == [failed, failed, {"state": "ok", "text": OK}]

@@ -7,7 +7,12 @@
  *   2. fetches the exact log entry bytes, hashes them as an RFC 9162 leaf and checks the
  *      inclusion proof up to the checkpoint's root hash,
  *   3. verifies the entry's credential: its `eddsa-jcs-2022` Data Integrity proof, by a key
- *      that the issuer's DID document (`data-did-url`) lists as an unrevoked assertion method,
+ *      that the issuer's DID document (`data-did-url`) lists as an assertion method,
+ *   4. or, where the DID document marks that key `revoked`, checks key validity by log
+ *      position as the ledger does (keylog.py, KeyHistory.key_for): the page names the log
+ *      entry that revoked the key (`data-key-revoked-index`, `data-key-revoked-url`); that
+ *      entry is proven in the same checkpoint, must revoke this very key, and the credential
+ *      counts only if it was logged before the revocation and before `compromisedSince`,
  * and writes the outcome into the article's `.browser-check` element (`data-state` is
  * `checking`, `ok`, `failed` or `unsupported`; the texts come from <body data-msg-*>).
  *
@@ -22,6 +27,7 @@
   const B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
   const ALG_ED25519 = 0x01;
   const MAX_MULTIBASE = 128; // as multibase.py: nothing we accept is longer
+  const DECIMAL = /^(0|[1-9][0-9]*)$/; // a log index or tree size, as the page and note write it
   const DEFAULT_MESSAGES = {
     msgChecking: "Checking in your browser…",
     msgOk: "Checked in your browser",
@@ -220,7 +226,7 @@
     const lines = body.slice(0, -1).split("\n");
     if (lines.length < 3 || lines.some((l) => l === "")) fail("the checkpoint is malformed");
     if (lines[0] !== logKey.name) fail("the checkpoint is of another log");
-    if (!/^(0|[1-9][0-9]*)$/.test(lines[1]) || !Number.isSafeInteger(Number(lines[1]))) {
+    if (!DECIMAL.test(lines[1]) || !Number.isSafeInteger(Number(lines[1]))) {
       fail("the checkpoint's tree size is malformed");
     }
     const root = b64decode(lines[2], "the checkpoint's root hash");
@@ -252,30 +258,33 @@
     return r;
   }
 
-  /** Check that `bytes`, entry `index`, is in the tree the checkpoint signs. */
-  async function checkInclusion(index, bytes, checkpoint, proofUrl) {
-    if (index >= checkpoint.size) fail("the entry is newer than the log's checkpoint");
+  /**
+   * Check that `bytes`, entry `index`, is in the tree the checkpoint signs. `what` names the
+   * entry in failure reasons ("the entry", "the revocation entry").
+   */
+  async function checkInclusion(index, bytes, checkpoint, proofUrl, what = "the entry") {
+    if (index >= checkpoint.size) fail(`${what} is newer than the log's checkpoint`);
     const leaf = await sha256(Uint8Array.of(0x00), bytes);
     const url = sameOrigin(proofUrl, "the inclusion proof");
     url.searchParams.set("index", String(index));
     url.searchParams.set("tree_size", String(checkpoint.size));
     const proof = await fetchJson(url, "the inclusion proof");
     if (!proof || proof.index !== index || proof.tree_size !== checkpoint.size) {
-      fail("the inclusion proof is for another entry or tree");
+      fail(`${what}'s inclusion proof is for another entry or tree`);
     }
     if (!sameBytes(b64decode(proof.leaf_hash, "the proof's leaf hash"), leaf)) {
-      fail("the entry differs from the one the log holds");
+      fail(`${what} differs from the one the log holds`);
     }
     if (!Array.isArray(proof.hashes)) fail("the inclusion proof is malformed");
     const hashes = proof.hashes.map((h) => b64decode(h, "an inclusion proof hash"));
     if (hashes.some((h) => h.length !== 32)) fail("an inclusion proof hash is not 32 bytes");
     const root = await rootFromInclusion(index, checkpoint.size, leaf, hashes);
     if (!sameBytes(root, checkpoint.root)) {
-      fail("the entry's inclusion proof does not lead to the signed root");
+      fail(`${what}'s inclusion proof does not lead to the signed root`);
     }
   }
 
-  // ---- 3. The credential's eddsa-jcs-2022 proof (dataintegrity.py, did.py) ----------------
+  // ---- 3. JCS and the issuer's key (dataintegrity.py, did.py) -------------------------------
 
   function isObject(value) {
     return value !== null && typeof value === "object" && !Array.isArray(value);
@@ -307,29 +316,95 @@
     return copy;
   }
 
-  /** Find the verification method `method` in the DID document; return its raw public key. */
+  /**
+   * Find the verification method `method` in the DID document and check it is a Multikey of
+   * the issuer; return it (`vm`) and its imported Ed25519 public key (`key`).
+   */
   async function issuerKey(didDocument, did, method) {
     if (!isObject(didDocument) || didDocument.id !== did) {
       fail("the DID document is not the signer's");
     }
     const methods = [].concat(didDocument.verificationMethod || []);
-    const entry = methods.find((m) => isObject(m) && m.id === method);
-    if (!entry) fail("the signing key is not in the issuer's DID document");
-    if (entry.revoked !== undefined) fail(`the signing key was revoked (${entry.revoked})`);
-    if (![].concat(didDocument.assertionMethod || []).includes(method)) fail("the signing key is not an assertion method");
-    if (entry.type !== "Multikey" || entry.controller !== did) {
+    const vm = methods.find((m) => isObject(m) && m.id === method);
+    if (!vm) fail("the signing key is not in the issuer's DID document");
+    if (vm.type !== "Multikey" || vm.controller !== did) {
       fail("the signing key is not a Multikey of the issuer");
     }
-    const multikey = multibase(entry.publicKeyMultibase, "the signing key");
+    const multikey = multibase(vm.publicKeyMultibase, "the signing key");
     // 0xed 0x01, the multicodec varint of ed25519-pub, then the 32-byte key.
     if (multikey.length !== 34 || multikey[0] !== 0xed || multikey[1] !== 0x01) {
       fail("the signing key is not an Ed25519 key");
     }
-    return importEd25519(multikey.subarray(2), "the signing key");
+    return { vm, key: await importEd25519(multikey.subarray(2), "the signing key") };
   }
 
-  /** Verify the credential's proof, fetching the DID document at `didUrl` (once per page). */
-  async function checkCredential(credential, didUrl) {
+  // ---- 4. A revoked key: validity by log position (keylog.py) --------------------------------
+
+  /**
+   * Fetch the revocation entry `index` at `url`, prove it is in the checkpoint (as the
+   * credential's own entry) and parse it; return its `key` object. Only what does not depend
+   * on the credential is checked here: the outcome is cached per entry and shared.
+   */
+  async function openRevocation(index, url, signed, proofUrl) {
+    const what = "the revocation entry";
+    const bytes = await fetchBytes(url, what);
+    await checkInclusion(index, bytes, signed, proofUrl, what);
+    // key_entry: JCS of {"key": {"id", "controller", "publicKeyMultibase",
+    // "compromisedSince"?}, "kind": "key:revoked", "v": 1}.
+    const entry = attempt(() => JSON.parse(decodeUtf8(bytes, what)), `${what} is not JSON`);
+    if (!isObject(entry) || entry.kind !== "key:revoked" || !isObject(entry.key)) {
+      fail(`${what} is not a key revocation`);
+    }
+    const since = entry.key.compromisedSince;
+    if (since !== undefined && !(Number.isSafeInteger(since) && since >= 0)) {
+      fail(`${what}'s compromisedSince is not a log index`);
+    }
+    return entry.key;
+  }
+
+  /**
+   * The DID document marks `vm` revoked: accept its signature on the entry at `at.index` only
+   * if the log says the key was still valid there. As KeyHistory.key_for: the key is void
+   * from its revocation on (`revoked < index`; the revocation entry itself signs nothing) and,
+   * with `compromisedSince: c`, from entry c on. `names` is the credential element's dataset.
+   */
+  async function checkRevokedKey(vm, did, names, at) {
+    if (names.keyRevokedIndex === undefined || names.keyRevokedUrl === undefined) {
+      fail(`the signing key was revoked (${vm.revoked}) and the page names no revocation entry`);
+    }
+    const text = names.keyRevokedIndex;
+    if (!DECIMAL.test(text) || !Number.isSafeInteger(Number(text))) {
+      fail("the revocation entry index is malformed");
+    }
+    const revoked = Number(text);
+    // A revocation the checkpoint does not cover cannot be proven (nor relied on) yet.
+    if (revoked >= at.checkpoint.size) fail("the revocation is not yet in a signed checkpoint");
+    const url = sameOrigin(names.keyRevokedUrl, "the revocation entry").href;
+    const key = await cached(`revocation ${revoked} ${url}`, () =>
+      openRevocation(revoked, url, at.checkpoint, at.proofUrl),
+    );
+    if (
+      key.id !== vm.id ||
+      key.publicKeyMultibase !== vm.publicKeyMultibase ||
+      key.controller !== did
+    ) {
+      fail("the revocation entry is of another key");
+    }
+    if (at.index >= revoked) fail(`the signing key was revoked before this entry (at ${revoked})`);
+    const since = key.compromisedSince;
+    if (since !== undefined && at.index >= since) {
+      fail(`the signing key was compromised since ${since}`);
+    }
+  }
+
+  // ---- 5. The credential's eddsa-jcs-2022 proof, by a key its issuer vouches for ----------
+
+  /**
+   * Verify the credential logged at `at.index` (`at`: {index, checkpoint, proofUrl}); `names`
+   * is its element's dataset: the DID document (`didUrl`, fetched once per page) and, for a
+   * revoked key, the revocation entry.
+   */
+  async function checkCredential(credential, names, at) {
     if (!isObject(credential)) fail("the entry holds no credential");
     const proof = credential.proof;
     if (!isObject(proof)) fail("the credential has no single proof");
@@ -358,16 +433,25 @@
       await sha256(utf8.encode(jcs(without(proof, "proofValue")))),
       await sha256(utf8.encode(jcs(without(credential, "proof")))),
     );
-    if (!didUrl) fail("the page names no DID document");
-    const url = sameOrigin(didUrl, "the DID document").href;
+    if (!names.didUrl) fail("the page names no DID document");
+    const url = sameOrigin(names.didUrl, "the DID document").href;
     const didDocument = await cached(`did ${url}`, () => fetchJson(url, "the DID document"));
-    const key = await issuerKey(didDocument, did, method);
+    const { vm, key } = await issuerKey(didDocument, did, method);
+    if (vm.revoked === undefined) {
+      // A key in good standing must be an assertion method (retired keys stay listed).
+      if (![].concat(didDocument.assertionMethod || []).includes(method)) {
+        fail("the signing key is not an assertion method");
+      }
+    } else {
+      // A revoked key has left assertionMethod; the log decides what it signed validly.
+      await checkRevokedKey(vm, did, names, at);
+    }
     if (!(await ed25519Verifies(key, signature, hashData))) {
       fail("the credential's signature does not verify");
     }
   }
 
-  // ---- 4. The page ---------------------------------------------------------------------------
+  // ---- 6. The page ---------------------------------------------------------------------------
 
   /** The page's text for `name` (data-msg-ok is dataset.msgOk), or the English default. */
   function message(name) {
@@ -394,7 +478,7 @@
     show(element, "checking", message("msgChecking"));
     try {
       const data = element.dataset;
-      if (!/^(0|[1-9][0-9]*)$/.test(data.entryIndex || "")) fail("the entry index is malformed");
+      if (!DECIMAL.test(data.entryIndex || "")) fail("the entry index is malformed");
       const index = Number(data.entryIndex);
       const entry = fetchBytes(data.entryUrl, "the log entry"); // fetched while the rest runs
       entry.catch(() => {});
@@ -406,7 +490,8 @@
         () => JSON.parse(decodeUtf8(bytes, "the log entry")),
         "the log entry is not JSON",
       );
-      await checkCredential(isObject(parsed) ? parsed.credential : null, data.didUrl);
+      const credential = isObject(parsed) ? parsed.credential : null;
+      await checkCredential(credential, data, { index, checkpoint: signed, proofUrl });
       show(element, "ok", message("msgOk"));
       return { state: "ok", reason: "" };
     } catch (e) {
