@@ -74,8 +74,11 @@ class Turn:
 Request = Callable[[random.Random], tuple[str, str, bytes | None, dict[str, str]]]
 
 
-def run_turn(port: int, request: Request, *, clients: int, seconds: float) -> Turn:
-    """Run `clients` keep-alive connections for `seconds`; every answer must be 2xx."""
+def run_turn(
+    port: int, request: Request, *, clients: int, seconds: float, status: int | None = None
+) -> Turn:
+    """Run `clients` keep-alive connections for `seconds`; every answer must be `status`
+    (any 2xx when None)."""
     latencies: list[list[float]] = [[] for _ in range(clients)]
     failures: list[str] = []
     stop = time.monotonic() + seconds
@@ -90,7 +93,7 @@ def run_turn(port: int, request: Request, *, clients: int, seconds: float) -> Tu
             answer = conn.getresponse()
             answer.read()
             latencies[slot].append(time.perf_counter() - started)
-            if not 200 <= answer.status < 300:
+            if answer.status != status if status is not None else not 200 <= answer.status < 300:
                 failures.append(f"{method} {path}: {answer.status}")
                 return
         conn.close()

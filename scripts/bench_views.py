@@ -34,51 +34,15 @@ import random
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_http import ROOT, Request, Turn, _dpp, _trivial, database, service
+from bench_http import ROOT, Request, _dpp, _trivial, database, run_turn, service
 
 EXAMPLES = ROOT / "schemas" / "examples"
 PAGE_TARGET, REDIRECT_TARGET, PAGE_KB_TARGET = 0.5, 0.7, 100.0
 PAGE_HEADERS = {"Accept": "text/html", "Accept-Language": "nl"}
-
-
-def run_turn(port: int, request: Request, *, clients: int, seconds: float, status: int) -> Turn:
-    """Run `clients` keep-alive connections for `seconds`; every answer must be `status`.
-
-    `bench_http.run_turn` with the expected status as a parameter (it takes any 2xx; a redirect
-    is a 307 here).
-    """
-    counts = [0] * clients
-    failures: list[str] = []
-    stop = time.monotonic() + seconds
-
-    def client(slot: int) -> None:
-        rng = random.Random(slot)
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        while time.monotonic() < stop:
-            method, path, body, headers = request(rng)
-            conn.request(method, path, body=body, headers=headers)
-            answer = conn.getresponse()
-            answer.read()
-            if answer.status != status:
-                failures.append(f"{method} {path}: {answer.status}")
-                return
-            counts[slot] += 1
-        conn.close()
-
-    began = time.monotonic()
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if failures:
-        raise SystemExit(f"benchmark request failed: {failures[0]}")
-    return Turn(sum(counts), time.monotonic() - began, [])
 
 
 def _call(
