@@ -19,12 +19,11 @@ Resolver standard 1.2:
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 from urllib.parse import urlencode
 
 import orjson
 from flask import Blueprint, Response, current_app, g, render_template, request
-from flask import redirect as _redirect
 from flask_babel import get_locale
 
 from passport.core.errors import BadIdentifier, InvalidInput, NotFound
@@ -51,8 +50,8 @@ bp = Blueprint("resolver", __name__)
 
 
 def redirect(location: str, code: int) -> Response:
-    """A redirect as a Flask response (werkzeug's `redirect` is typed with its own class)."""
-    return cast(Response, _redirect(location, code))
+    """A redirect with no body (the standard's resolvers answer with the Location alone)."""
+    return Response(status=code, headers={"Location": location}, mimetype="text/plain")
 
 
 _OFFERED = ["text/html", "application/ld+json", LINKSET_MEDIA_TYPE, "application/json"]
@@ -169,9 +168,8 @@ def _wants_html() -> bool:
 
 def _passport(path: str) -> Response:
     ctx = current_app.extensions["passport.services"]
-    sess = db.session()
     if request.args.get("linkType") or not _wants_html():
-        stored = get_passport(sess, ctx, None, path)
+        stored = get_passport(db.session(), ctx, None, path)
         credential = orjson.loads(stored.credential)
         name = str(credential["credentialSubject"].get("product", {}).get("name", path))
         chosen = _negotiate(passport_links(ctx.base_url, path, name), stored.uri, name)
@@ -182,7 +180,7 @@ def _passport(path: str) -> Response:
     cached = _cached_page(path) if caller is None else None
     if cached is not None:
         return _html(cached)
-    page = lifecycle_page(sess, ctx, caller, path)
+    page = lifecycle_page(db.session(), ctx, caller, path)
     recordable = (
         caller is not None
         and page.status == "active"
@@ -200,7 +198,8 @@ _PAGES_KEPT = 512
 
 
 def _page_key(path: str) -> tuple[Any, ...] | None:
-    version = page_version(db.session(), path)
+    with db.engine().connect() as conn:
+        version = page_version(conn, path)
     if version is None:
         return None
     return (path, str(get_locale()), request.query_string, version)

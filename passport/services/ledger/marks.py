@@ -30,7 +30,7 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 import orjson
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
 from passport.core.errors import LedgerInconsistent, PassportError
@@ -87,12 +87,12 @@ class _LogWatch:
         self.lock = threading.Lock()
         self.marks: dict[tuple[bytes, int, bytes, int], Mark] = {}
 
-    def update(self, sess: Session) -> tuple[KeyHistory, int]:
-        """Take in the key entries appended since the last call; return history and version."""
-        size = committed_size(sess)
+    def update(self, conn: Connection, size: int) -> tuple[KeyHistory, int]:
+        """Take in the key entries of the first `size` (the committed log's size, read by the
+        caller) not taken in yet; return the history and how many key entries it holds."""
         with self.lock:
             if size > self.read_to:
-                rows = driver_query(sess.connection(), _KEY_SQL, (self.read_to, size))
+                rows = driver_query(conn, _KEY_SQL, (self.read_to, size))
                 for index, kind, entry in sorted(rows):
                     self.history.apply(index, kind, orjson.loads(stored_bytes(entry))["key"])
                     self.seen += 1
@@ -105,8 +105,7 @@ _MARKS_KEPT = 1 << 16
 _lock = threading.Lock()
 
 
-def _watch(sess: Session) -> _LogWatch:
-    engine = sess.get_bind().engine
+def _watch(engine: Engine) -> _LogWatch:
     with _lock:
         watch = _watches.get(engine)
         if watch is None:
@@ -114,10 +113,11 @@ def _watch(sess: Session) -> _LogWatch:
         return watch
 
 
-def key_version(sess: Session) -> int:
-    """Return how many key entries the log holds (read incrementally): a mark made under one
-    number may differ from one made under another (a revocation)."""
-    return _watch(sess).update(sess)[1]
+def key_version(conn: Connection, size: int) -> int:
+    """Return how many key entries the first `size` entries of the log hold (read
+    incrementally): a mark made under one number may differ from one made under another (a
+    revocation). `size` is the committed log's size, read by the caller."""
+    return _watch(conn.engine).update(conn, size)[1]
 
 
 def newest_checkpoint(sess: Session) -> Checkpoint | None:
@@ -132,8 +132,8 @@ def newest_checkpoint(sess: Session) -> Checkpoint | None:
 def marks_for(sess: Session, shown: Iterable[Shown]) -> dict[int, Mark]:
     """Return the mark of each credential shown, by entry index."""
     checkpoint = newest_checkpoint(sess)
-    watch = _watch(sess)
-    history, version = watch.update(sess)
+    watch = _watch(sess.get_bind().engine)
+    history, version = watch.update(sess.connection(), committed_size(sess))
     root = checkpoint.root_hash if checkpoint else b""
     marks: dict[int, Mark] = {}
     for item in shown:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from passport.core.log.kinds import EntryKind, is_event
@@ -112,20 +113,25 @@ class LotPage:
 _ORGS = "SELECT id, slug, name FROM organisation WHERE slug IN ({})"
 _VERSION = (
     "SELECT p.status, (SELECT MAX(h.sequence) FROM history_entry h WHERE h.passport_id = p.id),"
-    " (SELECT MAX(c.size) FROM checkpoint c) FROM passport p WHERE p.id = ?"
+    " (SELECT MAX(c.size) FROM checkpoint c), (SELECT size FROM ledger_head WHERE id = 1)"
+    " FROM passport p WHERE p.id = ?"
 )
 
 
-def page_version(sess: Session, passport_id: str) -> tuple[Any, ...] | None:
+def page_version(conn: Connection, passport_id: str) -> tuple[Any, ...] | None:
     """Return what a passport's page depends on that can change, in one read: its status,
     its newest history entry, the newest checkpoint (the marks) and the key entries (a
     revocation changes marks); None for no such passport. A page made for one version is
     the page of every reader of the same tiers until the version changes (a remanufacture
-    or a recycling adds an entry to this history, so its links change with it)."""
-    rows = driver_query(sess.connection(), _VERSION, (passport_id,))
+    or a recycling adds an entry to this history, so its links change with it).
+
+    One read, on any connection (the resolver passes a bare one: most scans are of pages
+    kept, and an ORM session would cost as much again)."""
+    rows = driver_query(conn, _VERSION, (passport_id,))
     if not rows:
         return None
-    return (*rows[0], key_version(sess))
+    status, newest, checkpoint, size = rows[0]
+    return (status, newest, checkpoint, key_version(conn, int(size)))
 
 
 def _actors(sess: Session, ctx: ServiceContext, dids: set[str]) -> dict[str, tuple[int, Actor]]:
