@@ -14,7 +14,8 @@ Resolver standard 1.2:
   a 307 redirect to that link (an unknown type falls back to the default link, as the
   standard says). `Accept: application/ld+json` (or `application/json`): the public
   credential. Otherwise the HTML lifecycle page.
-- Every answer carries a `Link` header to its linkset, CORS headers, and `Vary`.
+- Every answer about a passport or lot carries a `Link` header to its linkset; every answer
+  carries CORS headers and `Vary`. Redirects have no body.
 """
 
 from __future__ import annotations
