@@ -107,6 +107,9 @@ def test_signed_in_readers_see_their_tiers(
         assert value in page
     for value in hidden:
         assert value not in page
+    # An auditor also gets the restricted credentials as they were signed, proofs and all.
+    signed = page.count('"cryptosuite":"eddsa-jcs-2022"')
+    assert signed == (0 if role != "auditor" else 19 + 2)  # each repair's, the version's two
 
 
 def test_hostile_names_and_notes_are_text(client: FlaskClient, runner: FlaskCliRunner) -> None:

@@ -9,7 +9,7 @@ predecessor, successors, the lots its recycled content came from and the lots it
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -56,6 +56,8 @@ class PageEntry:
     signer: Actor
     valid_from: str
     mark: Mark
+    # The restricted credentials the reader may see, as signed (JCS text), for auditors.
+    signed_restricted: dict[Tier, str] = field(default_factory=dict)
 
     @property
     def is_event(self) -> bool:
@@ -222,6 +224,7 @@ def _entry(
         signer=signer,
         valid_from=str(credential.get("validFrom", "")),
         mark=marks[entry.ledger_index],
+        signed_restricted={tier: text.decode() for tier, text in entry.restricted.items()},
     )
 
 
