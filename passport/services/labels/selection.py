@@ -1,8 +1,8 @@
 """Which passports a label sheet shows: passports named by id, or those an organisation issued.
 
 A label carries public information only (the Digital Link URI, the product name of the public
-credential, the GS1 identity), so any caller, or none, may print one: only the public tier is
-ever read, whoever asks.
+credential, the GS1 identity): only the public tier is ever read, whoever asks. (The API
+asks for a token all the same: a sheet takes seconds to draw.)
 """
 
 from __future__ import annotations
