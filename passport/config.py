@@ -56,12 +56,8 @@ def key_passphrase(app: Flask) -> bytes:
     if app.config["DPP_ENV"] == "production":
         raise RuntimeError("DPP_KEY_PASSPHRASE must be set in production")
     path = Path(app.instance_path) / "key-passphrase"
-    if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_urlsafe(32))
     app.config["DPP_GENERATED_PASSPHRASE_FILE"] = str(path)
-    return path.read_text().strip().encode()
+    return _kept_secret(path, 32).encode()
 
 
 def secret_key(app: Flask) -> str:
@@ -75,13 +71,19 @@ def secret_key(app: Flask) -> str:
         return given
     if app.config["DPP_ENV"] == "production":
         raise RuntimeError("DPP_SECRET_KEY must be set in production")
-    path = Path(app.instance_path) / "session-secret"
+    return _kept_secret(Path(app.instance_path) / "session-secret", 48)
+
+
+def _kept_secret(path: Path, size: int) -> str:
+    """Return the secret kept at `path`, making it (`size` random bytes) if there is none.
+
+    Written aside (mode 0600), then linked into place: a worker never reads a half-written
+    secret, and of two workers racing, the first link wins and both read it.
+    """
     if not path.exists():
-        # Written aside, then linked into place: a worker never reads a half-written secret,
-        # and of two workers racing, the first link wins and both read it.
-        fd, temp = tempfile.mkstemp(dir=app.instance_path)
+        fd, temp = tempfile.mkstemp(dir=path.parent)
         with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_urlsafe(48))
+            handle.write(secrets.token_urlsafe(size))
         try:
             os.link(temp, path)
         except FileExistsError:
