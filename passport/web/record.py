@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -72,9 +73,11 @@ def _user() -> SignedInUser:
     return user
 
 
-def _allowed(caller: Caller, kinds: list[EventKind]) -> list[EventKind]:
-    """Return the form kinds `caller` may record on a passport whose events were `kinds`."""
-    state = replay(kinds)
+def allowed_kinds(caller: Caller, entry_kinds: Iterable[str]) -> list[EventKind]:
+    """Return the form kinds `caller` may record on a passport whose history holds entries of
+    `entry_kinds` (ledger entry kinds, in order: `passport:issued`, `event:repair`, …)."""
+    events = (event_kind(kind) for kind in entry_kinds)
+    state = replay(kind for kind in events if kind is not None)
     allowed = []
     for kind in FORM_KINDS:
         if not may_record(caller.roles, kind):
@@ -87,11 +90,11 @@ def _allowed(caller: Caller, kinds: list[EventKind]) -> list[EventKind]:
     return allowed
 
 
-def _state(caller: Caller, path: str) -> tuple[str, list[EventKind]]:
+def _state(caller: Caller, path: str) -> tuple[str, list[str]]:
+    """Return the passport's id and the kinds of its events, in order."""
     ctx = current_app.extensions["passport.services"]
     history = stored_history(db.session(), ctx, caller, path, events_only=True)
-    kinds = [k for k in (event_kind(e.kind.removeprefix("event:")) for e in history.entries) if k]
-    return history.passport, kinds
+    return history.passport, [entry.kind for entry in history.entries]
 
 
 def _page(template: str, status: int = 200, **values: Any) -> Response:
@@ -116,7 +119,7 @@ def form(path: str) -> Response:
     """Show the form for the passport at Digital Link `path`."""
     user = _user()
     passport, kinds = _state(user.caller, path)
-    allowed = _allowed(user.caller, kinds)
+    allowed = allowed_kinds(user.caller, kinds)
     if not allowed:
         raise Forbidden(
             _("%(org)s cannot record an event on this passport now.", org=user.org_name)
@@ -222,7 +225,7 @@ def submit(path: str) -> Response:
             "record.html",
             status,
             passport=passport,
-            kinds=_allowed(user.caller, kinds),
+            kinds=allowed_kinds(user.caller, kinds),
             values=request.form,
             error=detail,
             errors=errors,

@@ -28,12 +28,11 @@ from flask import Blueprint, Response, current_app, g, render_template, request
 from flask_babel import get_locale
 
 from passport.core.errors import BadIdentifier, InvalidInput, NotFound
-from passport.core.lifecycle.vocabulary import may_record
 from passport.core.product.gs1 import DigitalLink, normalise_gtin, parse_path
 from passport.services.passports.read import get_passport
 from passport.services.views.lifecycle import lifecycle_page, lot_page, page_version
+from passport.services.views.resolve import resolved
 from passport.store import db
-from passport.store.sql import driver_query
 from passport.web.links import (
     LINKSET_MEDIA_TYPE,
     Link,
@@ -44,7 +43,7 @@ from passport.web.links import (
     lot_links,
     passport_links,
 )
-from passport.web.record import FORM_KINDS
+from passport.web.record import allowed_kinds
 from passport.web.session import current_caller, page_context
 
 bp = Blueprint("resolver", __name__)
@@ -89,49 +88,14 @@ def _parse(rest: str) -> DigitalLink | Response:
     return link
 
 
-def _coarser(link: DigitalLink) -> list[DigitalLink]:
-    """Return `link` and its coarser levels: item → batch → model (with and without 22)."""
-    levels = [
-        link,
-        DigitalLink(link.gtin, link.variant, link.lot),
-        DigitalLink(link.gtin, link.variant),
-        DigitalLink(link.gtin),
-    ]
-    unique: dict[str, DigitalLink] = {}
-    for level in levels:
-        unique.setdefault(level.path, level)
-    return list(unique.values())
-
-
-_LOT = "SELECT id FROM material_lot WHERE id = ?"
-
-
-def _find(link: DigitalLink) -> tuple[str, str] | None:
-    """Return ("passport" | "lot", path) of the finest thing this ledger has for `link`."""
-    levels = _coarser(link)
-    marks = ", ".join("?" for _ in levels)
-    sql = f"SELECT id FROM passport WHERE id IN ({marks})"
-    # A bare connection, not the request's ORM session: most scans are answered by this one
-    # read (a redirect), and a session costs as much again to open and close.
-    with db.engine().connect() as conn:
-        found = {row[0] for row in driver_query(conn, sql, tuple(lv.path for lv in levels))}
-        # A material lot is named `01/{gtin}/10/{lot}` exactly: only such a path may be one.
-        maybe_lot = link.lot is not None and link.serial is link.variant is None
-        if link.path not in found and maybe_lot and driver_query(conn, _LOT, (link.path,)):
-            return "lot", link.path
-    for level in levels:
-        if level.path in found:
-            return "passport", level.path
-    return None
-
-
 @bp.route("/01/<path:rest>", methods=["GET", "HEAD"])
 def resolve(rest: str) -> Response:
     """Resolve a GS1 Digital Link URI of this service."""
     parsed = _parse(rest)
     if isinstance(parsed, Response):
         return parsed
-    found = _find(parsed)
+    with db.engine().connect() as conn:  # a bare connection: see services.views.resolve
+        found = resolved(conn, parsed)
     if found is None:
         raise NotFound(f"no passport or material lot {parsed.path} on this service")
     kind, path = found
@@ -182,10 +146,8 @@ def _passport(path: str) -> Response:
     if cached is not None:
         return _html(cached)
     page = lifecycle_page(db.session(), ctx, caller, path)
-    recordable = (
-        caller is not None
-        and page.status == "active"
-        and any(may_record(caller.roles, kind) for kind in FORM_KINDS)
+    recordable = caller is not None and bool(
+        allowed_kinds(caller, (entry.kind for entry in page.entries))
     )
     html = render_template("passport.html", page=page, recordable=recordable, **page_context())
     if caller is None:

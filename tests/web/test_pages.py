@@ -390,3 +390,21 @@ def test_error_pages_speak_the_readers_language(client: FlaskClient) -> None:
     assert '<html lang="nl">' in dutch
     english = unescape(client.get("/01/abc?lang=en").get_data(as_text=True))
     assert "This is not a valid product code or request" in english
+
+
+def test_the_form_offers_only_what_the_passports_state_allows(
+    client: FlaskClient, runner: FlaskCliRunner
+) -> None:
+    token, email = org_with_user(runner, "weverij", "manufacturer")
+    passport = issue(client, token)
+    sign_in(client, email)
+    assert 'value="place-on-market"' in _text(client, f"/record/{passport}")
+    record(client, token, passport, example("events/place-on-market"))
+    form = _text(client, f"/record/{passport}")
+    assert 'value="place-on-market"' not in form  # placed once, never again
+    assert 'value="transfer"' in form
+    recycler = create_org(runner, "recycler", "recycler")
+    record(client, recycler, passport, example("events/end-of-life"))
+    assert "/record/" not in _text(client, f"/{passport}?lang=en")  # its life has ended
+    ended = client.get(f"/record/{passport}", headers={"Accept": "text/html"})
+    assert ended.status_code == 403

@@ -129,9 +129,11 @@ def newest_checkpoint(sess: Session) -> Checkpoint | None:
     return parse_checkpoint_body(body + b"\n")
 
 
-def marks_for(sess: Session, shown: Iterable[Shown]) -> dict[int, Mark]:
-    """Return the mark of each credential shown, by entry index."""
-    checkpoint = newest_checkpoint(sess)
+def marks_for(
+    sess: Session, shown: Iterable[Shown], checkpoint: Checkpoint | None
+) -> dict[int, Mark]:
+    """Return the mark of each credential shown, by entry index, against `checkpoint` (the
+    newest, `newest_checkpoint`, read once by the caller for the whole page)."""
     watch = _watch(sess.get_bind().engine)
     history, version = watch.update(sess.connection(), committed_size(sess))
     root = checkpoint.root_hash if checkpoint else b""

@@ -159,12 +159,13 @@ def lifecycle_page(
     history = stored_history(sess, ctx, caller, path, events_only=False)
     parsed = [(entry, orjson.loads(entry.credential)) for entry in history.entries]
     actors = _actors(sess, ctx, {str(credential["issuer"]) for _, credential in parsed})
-    marks = marks_for(sess, [Shown(e.ledger_index, e.kind, e.credential, c) for e, c in parsed])
+    checkpoint = newest_checkpoint(sess)
+    shown = [Shown(e.ledger_index, e.kind, e.credential, c) for e, c in parsed]
+    marks = marks_for(sess, shown, checkpoint)
     entries = [_entry(entry, credential, actors, marks) for entry, credential in parsed]
     current = next(e for e in reversed(entries) if not e.is_event)
     issuer_id, issuer = actors.get(current.signer.did, (-1, current.signer))
     graph = lineage(sess, ctx, history.passport)
-    checkpoint = newest_checkpoint(sess)
     return LifecyclePage(
         id=history.passport,
         uri=history.uri,
@@ -187,7 +188,9 @@ def lot_page(sess: Session, ctx: ServiceContext, path: str) -> LotPage:
     did = str(lot.credential["issuer"])
     _, producer = _actors(sess, ctx, {did}).get(did, (-1, Actor(did, did, did)))
     text = canonicalize(lot.credential)
-    marks = marks_for(sess, [Shown(lot.ledger_index, EntryKind.LOT_PRODUCED, text, lot.credential)])
+    checkpoint = newest_checkpoint(sess)
+    shown = [Shown(lot.ledger_index, EntryKind.LOT_PRODUCED, text, lot.credential)]
+    marks = marks_for(sess, shown, checkpoint)
     entry = PageEntry(
         sequence=0,
         kind=EntryKind.LOT_PRODUCED,
@@ -199,7 +202,6 @@ def lot_page(sess: Session, ctx: ServiceContext, path: str) -> LotPage:
         valid_from=str(lot.credential.get("validFrom", "")),
         mark=marks[lot.ledger_index],
     )
-    checkpoint = newest_checkpoint(sess)
     return LotPage(lot, producer, entry, checkpoint.size if checkpoint else None)
 
 
