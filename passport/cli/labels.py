@@ -10,7 +10,6 @@ from flask.cli import with_appcontext
 
 from passport.cli.common import fail, services, session
 from passport.core.errors import PassportError
-from passport.core.product.access import Caller
 from passport.services.labels.selection import labels_for
 from passport.services.labels.sheet import label_sheet, pages_for
 from passport.services.orgs.organisations import get_organisation
@@ -53,8 +52,7 @@ def labels_command(slug: str, since: datetime | None, output: Path) -> None:
     with session() as sess:
         try:
             org = get_organisation(sess, slug)
-            caller = Caller(org_id=org.id, slug=org.slug, roles=org.roles)
-            labels = labels_for(sess, services(), issuer=slug, since=since, caller=caller)
+            labels = labels_for(sess, services(), issuer=slug, since=since)
             pdf = label_sheet(labels, title=f"Passport labels of {org.name}")
         except PassportError as exc:
             fail(exc)

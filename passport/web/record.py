@@ -137,8 +137,8 @@ def _time(text: str) -> str:
     return local.isoformat()
 
 
-def _grams(name: str, required: bool) -> int | None:
-    text = request.form.get(name, "").strip()
+def _grams(form: Any, name: str, required: bool) -> int | None:
+    text = form.get(name, "").strip()
     if not text:
         if required:
             raise InvalidInput(_("Give the mass in grams."), errors={name: ["required"]})
@@ -161,7 +161,7 @@ def event_of(form: Any, user: SignedInUser) -> dict[str, Any]:
         "occurred_at": _time(form.get("occurred_at", "")),
         "place": place,
     }
-    mass = _grams("mass_in_g", kind in (EventKind.COLLECT, EventKind.SORT, EventKind.RECYCLE))
+    mass = _grams(form, "mass_in_g", kind in (EventKind.COLLECT, EventKind.SORT, EventKind.RECYCLE))
     if mass is not None and kind is not EventKind.PLACE_ON_MARKET:
         body["mass_in_g"] = mass
     conditioned = (EventKind.REPAIR, EventKind.REFURBISH, EventKind.COLLECT, EventKind.TRANSFER)
@@ -172,7 +172,7 @@ def event_of(form: Any, user: SignedInUser) -> dict[str, Any]:
     if kind is EventKind.TRANSFER:
         body["recipient"] = {"type": "consumer"}
     if kind is EventKind.RECYCLE:
-        output = _grams("output_g", True)
+        output = _grams(form, "output_g", True)
         body["outputs"] = [
             {
                 "material": form.get("material", ""),
@@ -182,7 +182,7 @@ def event_of(form: Any, user: SignedInUser) -> dict[str, Any]:
         ]
     note = form.get("note", "").strip()
     if note:
-        body["note"] = note[:2000]
+        body["note"] = note  # its length is the event schema's to judge
     return body
 
 

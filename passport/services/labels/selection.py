@@ -15,7 +15,6 @@ import orjson
 from sqlmodel import Session
 
 from passport.core.errors import InvalidInput, NotFound
-from passport.core.product.access import Caller
 from passport.core.product.gs1 import DigitalLink, parse_path, path_on
 from passport.services.context import ServiceContext
 from passport.services.labels.sheet import MAX_LABELS, Label
@@ -33,16 +32,14 @@ def labels_for(
     ids: Sequence[str] | None = None,
     issuer: str | None = None,
     since: datetime | None = None,
-    caller: Caller | None,
 ) -> list[Label]:
     """Return the labels of the passports named by `ids` (in that order), or of every passport
     the organisation `issuer` issued, at or after `since` if given (in issue order).
 
     `ids` are passport ids (`01/{gtin}/…`) or their Digital Link URIs on this service, at most
     MAX_IDS; unknown ones are named in one NotFound. An issuer's selection may hold at most
-    MAX_LABELS passports. `caller` changes nothing: labels show public information only.
+    MAX_LABELS passports. Labels show public information only: the same for every reader.
     """
-    del caller  # public information: the same labels for everyone
     if (ids is None) == (issuer is None):
         raise InvalidInput(
             "name the passports, or an issuer, not both",
